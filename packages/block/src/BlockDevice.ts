@@ -1,0 +1,229 @@
+/**
+ * The block device: the service an application reads and writes sectors
+ * through, whatever backs it (a ramdisk in tests, a file in production, a
+ * stack of wrappers in a fault-injection suite).
+ *
+ * Implementations do not build the service by hand: they give
+ * {@link BlockDevice.make} the few operations they really have, and `make`
+ * adds request validation, the connected/disconnected state, the read-only
+ * check, and the defaults for what a device cannot do. Every device therefore
+ * keeps the same contract (`shared/SPEC.md`), checked once, here.
+ *
+ * @since 0.1.0
+ */
+import { Connection, type Device, type Disconnected, Unimplemented } from "@effect-block/device"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import { InvalidRequest, IsReadOnly, type ReadError, type WriteError } from "./Errors.js"
+import { type Buffers, checkRange, checkSector, checkSize, checkTransfer, type Info } from "./Geometry.js"
+
+/**
+ * The operations of a block device. All addresses and counts are in sectors.
+ *
+ * @since 0.1.0
+ */
+export interface BlockDeviceShape extends Device {
+  /** The current geometry of this handle. Works even after `disconnect`. */
+  readonly info: Effect.Effect<Info>
+  /**
+   * Fills `buffers`, in order, from consecutive sectors starting at
+   * `sectorStart`. Sectors never written read as zeros. On failure the
+   * buffers' contents are unspecified, except for `InvalidRequest`, which
+   * touches no buffer.
+   */
+  readonly read: (sectorStart: number, buffers: Buffers) => Effect.Effect<void, ReadError>
+  /**
+   * Copies `buffers`, in order, to consecutive sectors starting at
+   * `sectorStart`. Every handle of the device sees the data at once, and the
+   * caller may reuse its buffers as soon as the effect completes. A failed
+   * `IOError` write may have been applied in part; any other failure wrote
+   * nothing.
+   */
+  readonly write: (sectorStart: number, buffers: Buffers) => Effect.Effect<void, WriteError>
+  /** Makes everything written before it durable. */
+  readonly flush: Effect.Effect<void, WriteError>
+  /**
+   * Makes `sectors` sectors from `sectorStart` read as zeros; a sparse device
+   * frees the storage the range fully covers.
+   */
+  readonly discard: (sectorStart: number, sectors: number) => Effect.Effect<void, WriteError>
+  /**
+   * Changes the size for every handle. Shrinking drops the data past the new
+   * end; growing exposes zeros.
+   */
+  readonly resize: (sizeSectors: number) => Effect.Effect<void, WriteError>
+  /**
+   * The first sector `s ≥ from` that may hold data, or the size if there is
+   * none: every sector in `[from, s)` reads as zero.
+   */
+  readonly seekMapped: (from: number) => Effect.Effect<number, ReadError>
+  /**
+   * The first sector `s ≥ from` guaranteed to read as zero, or the size if
+   * there is none: every sector in `[from, s)` is mapped.
+   */
+  readonly seekUnmapped: (from: number) => Effect.Effect<number, ReadError>
+}
+
+/**
+ * What an implementation supplies to {@link make}. Requests reaching these
+ * functions are already validated: sector numbers are safe integers, buffers
+ * are whole sectors, ranges lie inside the geometry `info` returned, and the
+ * handle is connected and, for write-type operations, writable.
+ *
+ * Leave out what the device cannot do: `flush` defaults to nothing to do,
+ * `discard` and `resize` to `Unimplemented`, and the seeks to "everything is
+ * mapped".
+ *
+ * Because another fiber may change the size between validation and the
+ * operation, an implementation whose size can change should re-check the
+ * range against its current size in the same atomic step as the operation
+ * (`checkRange` does it).
+ *
+ * @since 0.1.0
+ */
+export interface Core {
+  /** Names the device in error messages. */
+  readonly name: string
+  /** The current geometry; `readWrite` false makes every write-type operation fail `IsReadOnly`. */
+  readonly info: Effect.Effect<Info>
+  readonly read: (sectorStart: number, buffers: ReadonlyArray<Uint8Array>, sectors: number) => Effect.Effect<void, ReadError>
+  readonly write: (sectorStart: number, buffers: ReadonlyArray<Uint8Array>, sectors: number) => Effect.Effect<void, WriteError>
+  readonly flush?: Effect.Effect<void, WriteError> | undefined
+  readonly discard?: ((sectorStart: number, sectors: number) => Effect.Effect<void, WriteError>) | undefined
+  readonly resize?: ((sizeSectors: number) => Effect.Effect<void, WriteError>) | undefined
+  readonly seekMapped?: ((from: number) => Effect.Effect<number, ReadError>) | undefined
+  readonly seekUnmapped?: ((from: number) => Effect.Effect<number, ReadError>) | undefined
+  /** Releases what this handle holds. Called once, on the first `disconnect`. */
+  readonly disconnect?: Effect.Effect<void> | undefined
+  /**
+   * The handle's connection state, when the implementation needs to share it
+   * with operations of its own beyond `BlockDevice` (a ramdisk's `snapshot`).
+   * A fresh one is created otherwise.
+   */
+  readonly connection?: Connection.Connection | undefined
+}
+
+const readOnlyError = (operation: string, name: string) =>
+  new IsReadOnly({ operation, message: `${operation} on ${name}: the handle is read-only` })
+
+const unimplemented = (operation: string, name: string) =>
+  Effect.fail(new Unimplemented({ operation, message: `${operation} on ${name}: the device does not support it` }))
+
+/**
+ * Builds a block device from an implementation's core operations, adding
+ * validation, connection state, the read-only check and the defaults.
+ * Synchronous; use {@link make} inside Effect code.
+ *
+ * @since 0.1.0
+ */
+export const makeUnsafe = (core: Core): BlockDeviceShape => {
+  const { name } = core
+  const connection = core.connection ?? Connection.makeUnsafe(name)
+
+  /** Runs `body` with the current geometry once the handle is known to be connected. */
+  const connected = <A, E>(
+    operation: string,
+    body: (info: Info) => Effect.Effect<A, E>
+  ): Effect.Effect<A, E | Disconnected> =>
+    Effect.suspend((): Effect.Effect<A, E | Disconnected> =>
+      connection.isConnectedUnsafe() ?
+        Effect.flatMap(core.info, body) :
+        Effect.fail(connection.disconnectedError(operation))
+    )
+
+  const writable = <A, E>(operation: string, body: (info: Info) => Effect.Effect<A, E>) =>
+    connected(
+      operation,
+      (info): Effect.Effect<A, E | IsReadOnly> => info.readWrite ? body(info) : Effect.fail(readOnlyError(operation, name))
+    )
+
+  const checkFrom = (operation: string, info: Info, from: number) =>
+    checkSector(operation, "from", from) ?? (from <= info.sizeSectors ? undefined : new InvalidRequest({
+      operation,
+      message: `${operation}: from ${from} is past the end of the device (${info.sizeSectors} sectors)`
+    }))
+
+  const coreDisconnect = core.disconnect ?? Effect.void
+
+  return {
+    info: core.info,
+    read: (sectorStart, buffers) =>
+      connected("read", (info): Effect.Effect<void, ReadError> => {
+        const checked = checkTransfer("read", info, sectorStart, buffers)
+        return checked instanceof InvalidRequest ? Effect.fail(checked) : core.read(sectorStart, checked.list, checked.sectors)
+      }),
+    write: (sectorStart, buffers) =>
+      writable("write", (info): Effect.Effect<void, WriteError> => {
+        const checked = checkTransfer("write", info, sectorStart, buffers)
+        return checked instanceof InvalidRequest ? Effect.fail(checked) : core.write(sectorStart, checked.list, checked.sectors)
+      }),
+    flush: core.flush === undefined ?
+      connected("flush", () => Effect.void) :
+      connected("flush", () => core.flush ?? Effect.void),
+    discard: (sectorStart, sectors) => {
+      const discard = core.discard
+      if (discard === undefined) return connected("discard", () => unimplemented("discard", name))
+      return writable("discard", (info): Effect.Effect<void, WriteError> => {
+        const bad = checkSector("discard", "sectorStart", sectorStart) ?? checkSector("discard", "sectors", sectors) ??
+          checkRange("discard", sectorStart, sectors, info.sizeSectors)
+        return bad === undefined ? discard(sectorStart, sectors) : Effect.fail(bad)
+      })
+    },
+    resize: (sizeSectors) => {
+      const resize = core.resize
+      if (resize === undefined) return connected("resize", () => unimplemented("resize", name))
+      return writable("resize", (info): Effect.Effect<void, WriteError> => {
+        const bad = checkSize("resize", info.sectorSize, sizeSectors)
+        return bad === undefined ? resize(sizeSectors) : Effect.fail(bad)
+      })
+    },
+    seekMapped: (from) =>
+      connected("seekMapped", (info): Effect.Effect<number, ReadError> => {
+        const bad = checkFrom("seekMapped", info, from)
+        if (bad !== undefined) return Effect.fail(bad)
+        return core.seekMapped === undefined ? Effect.succeed(from) : core.seekMapped(from)
+      }),
+    seekUnmapped: (from) =>
+      connected("seekUnmapped", (info): Effect.Effect<number, ReadError> => {
+        const bad = checkFrom("seekUnmapped", info, from)
+        if (bad !== undefined) return Effect.fail(bad)
+        return core.seekUnmapped === undefined ? Effect.succeed(info.sizeSectors) : core.seekUnmapped(from)
+      }),
+    disconnect: Effect.suspend(() =>
+      connection.isConnectedUnsafe() ? Effect.andThen(connection.disconnect, coreDisconnect) : Effect.void
+    )
+  }
+}
+
+/**
+ * Builds a block device from an implementation's core operations: see
+ * {@link Core} for what the implementation supplies and what it is spared.
+ *
+ * @since 0.1.0
+ */
+export const make = (core: Core): Effect.Effect<BlockDeviceShape> => Effect.sync(() => makeUnsafe(core))
+
+/**
+ * The block device service. Yield it in an Effect to get the device the
+ * surrounding layer provides; build one with `BlockDevice.make`.
+ *
+ * @example
+ * ```ts
+ * import { BlockDevice } from "@effect-block/block"
+ * import { Effect } from "effect"
+ *
+ * const firstSector = Effect.gen(function*() {
+ *   const device = yield* BlockDevice
+ *   const { sectorSize } = yield* device.info
+ *   const buffer = new Uint8Array(sectorSize)
+ *   yield* device.read(0, buffer)
+ *   return buffer
+ * })
+ * ```
+ *
+ * @since 0.1.0
+ */
+export class BlockDevice extends Context.Service<BlockDevice, BlockDeviceShape>()("@effect-block/block/BlockDevice") {
+  static readonly make = make
+  static readonly makeUnsafe = makeUnsafe
+}

@@ -1,0 +1,23 @@
+/**
+ * `@effect-block/block`: what every block device is, and the tools written
+ * once against it.
+ *
+ * @since 0.1.0
+ */
+export { Disconnected, formatError, Unimplemented } from "@effect-block/device"
+export { BlockDevice, type BlockDeviceShape, type Core, make, makeUnsafe } from "./BlockDevice.js"
+export { InvalidRequest, IOError, IsReadOnly, type ReadError, type WriteError } from "./Errors.js"
+export {
+  type Buffers,
+  checkBuffers,
+  checkGeometry,
+  checkRange,
+  checkSector,
+  checkSize,
+  checkTransfer,
+  defaultSectorSize,
+  defaultSizeSectors,
+  describeValue,
+  Info,
+  maxSectorSize
+} from "./Geometry.js"
