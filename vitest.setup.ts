@@ -1,0 +1,4 @@
+/**
+ * Runs in every test worker: installs the polyfills (see `vitest.polyfills.ts`).
+ */
+import "./vitest.polyfills.js"
