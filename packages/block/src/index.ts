@@ -21,3 +21,6 @@ export {
   Info,
   maxSectorSize
 } from "./Geometry.js"
+export * from "./Combinators.js"
+export * from "./Streams.js"
+export * from "./Wrappers.js"
