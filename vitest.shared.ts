@@ -8,6 +8,7 @@ import { defineProject } from "vitest/config"
 export const project = (name: string) =>
   defineProject({
     resolve: { conditions: ["source"] },
+    ssr: { resolve: { conditions: ["source"] } },
     test: {
       name,
       include: ["test/**/*.test.ts"],

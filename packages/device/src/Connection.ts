@@ -35,12 +35,27 @@ export interface Connection {
 }
 
 /**
+ * Options for {@link make}.
+ *
+ * @since 0.1.0
+ */
+export interface Options {
+  /**
+   * Why the device behind the handle is gone (it was destroyed, its backing
+   * store closed), or `undefined` while it is there. Checked on every call, so
+   * a device-level loss disconnects every handle at once.
+   */
+  readonly lost?: (() => string | undefined) | undefined
+}
+
+/**
  * Creates the state for a new, connected handle. `device` names the device
  * in error messages.
  *
  * @since 0.1.0
  */
-export const make = (device: string): Effect.Effect<Connection> => Effect.sync(() => makeUnsafe(device))
+export const make = (device: string, options?: Options): Effect.Effect<Connection> =>
+  Effect.sync(() => makeUnsafe(device, options))
 
 /**
  * Synchronous form of {@link make}, for code that builds handles outside
@@ -48,24 +63,26 @@ export const make = (device: string): Effect.Effect<Connection> => Effect.sync((
  *
  * @since 0.1.0
  */
-export const makeUnsafe = (device: string): Connection => {
+export const makeUnsafe = (device: string, options?: Options): Connection => {
   let connected = true
+  const lost = options?.lost ?? (() => undefined)
+  const isConnectedUnsafe = () => connected && lost() === undefined
   const disconnectedError = (operation: string) =>
     new Disconnected({
       operation,
-      message: `${operation} on ${device}: the handle is disconnected`
+      message: `${operation} on ${device}: ${connected ? lost() ?? "the handle is disconnected" : "the handle is disconnected"}`
     })
   return {
     device,
-    isConnected: Effect.sync(() => connected),
-    isConnectedUnsafe: () => connected,
+    isConnected: Effect.sync(isConnectedUnsafe),
+    isConnectedUnsafe,
     disconnect: Effect.sync(() => {
       connected = false
     }),
     disconnectedError,
     guard: <A, E, R>(operation: string, effect: Effect.Effect<A, E, R>) =>
       Effect.suspend((): Effect.Effect<A, E | Disconnected, R> =>
-        connected ? effect : Effect.fail(disconnectedError(operation))
+        isConnectedUnsafe() ? effect : Effect.fail(disconnectedError(operation))
       )
   }
 }

@@ -78,10 +78,11 @@ export const destroyState = (state: RamdiskState): void => {
 export const connect = (state: RamdiskState, readOnly: boolean): RamdiskShape => {
   const { layout, name } = state
   const label = `ramdisk ${JSON.stringify(name)}`
-  const connection = Connection.makeUnsafe(label)
+  const connection = Connection.makeUnsafe(label, {
+    lost: () => state.destroyed ? "the device was destroyed" : undefined
+  })
 
-  const destroyedError = (operation: string) =>
-    new Disconnected({ operation, message: `${operation} on ${label}: the device was destroyed` })
+  const destroyedError = (operation: string) => connection.disconnectedError(operation)
 
   /**
    * Runs `body` on the current contents in one synchronous step, failing

@@ -158,7 +158,7 @@ class Writer {
   result(sizeSectors: number): Contents {
     if (
       this.chunks === this.contents.chunks && this.index === this.contents.index &&
-      sizeSectors === this.contents.sizeSectors
+      this.pageCount === this.contents.pageCount && sizeSectors === this.contents.sizeSectors
     ) return this.contents
     return { sizeSectors, chunks: this.chunks, index: this.index, pageCount: this.pageCount }
   }
