@@ -1,1 +1,7 @@
-export {}
+/**
+ * Runnable examples of effect-block. Each module is a small program; the
+ * tests in this package run them.
+ *
+ * @since 0.1.0
+ */
+export { program, QuickstartLive } from "./quickstart.js"
