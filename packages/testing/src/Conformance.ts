@@ -658,7 +658,8 @@ const discardRules = (supported: boolean): ReadonlyArray<ConformanceRule> =>
           Effect.gen(function*() {
             yield* prefill(device, info)
             yield* device.discard(info.sizeSectors - 1, 1)
-            yield* device.discard(headSectors, info.sizeSectors - headSectors - 2)
+            // Never-written sectors between the head and the tail, when the device has any.
+            if (info.sizeSectors - 2 > headSectors) yield* device.discard(headSectors, info.sizeSectors - 2 - headSectors)
             yield* expectZeroSectors("the last sector", device, info.sectorSize, info.sizeSectors - 1, 1)
             yield* expectSectors(
               "the sector before it",
@@ -988,11 +989,12 @@ const seekRules = (seek: Seek, supported: boolean, discard: boolean, options: Co
                   Effect.gen(function*() {
                     let tag = 30
                     for (const step of history) {
-                      const sectors = Math.min(step.sectors, info.sizeSectors - step.sectorStart)
+                      const start = Math.min(step.sectorStart, info.sizeSectors - 1)
+                      const sectors = Math.min(step.sectors, info.sizeSectors - start)
                       if (step.discard) {
-                        if (discard) yield* device.discard(step.sectorStart, sectors)
+                        if (discard) yield* device.discard(start, sectors)
                       } else {
-                        yield* device.write(step.sectorStart, pattern(tag++, step.sectorStart, sectors, info.sectorSize))
+                        yield* device.write(start, pattern(tag++, start, sectors, info.sectorSize))
                       }
                     }
                     yield* checkAllSeeks(device, info, seek, supported)

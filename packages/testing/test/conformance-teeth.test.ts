@@ -1,0 +1,157 @@
+/**
+ * The conformance suite has teeth: a correct device passes every rule, and
+ * each deliberately broken device fails the rule written to catch it.
+ */
+import type { BlockDevice } from "@effect-block/block"
+import { RamdiskLive, RegistryLive } from "@effect-block/ramdisk"
+import { type ConformanceRule, conformanceRules, type ConformanceViolation, runRule } from "@effect-block/testing"
+import { describe, expect, it } from "@effect/vitest"
+import { Effect, Exit, Layer } from "effect"
+import { type Flaws, flatDevice } from "./broken-devices.js"
+
+const rules = conformanceRules({ seed: 7, runs: 20 })
+
+const ruleNamed = (operation: string, start: string): ConformanceRule => {
+  const found = rules.find((rule) => rule.operation === operation && rule.rule.startsWith(start))
+  if (found === undefined) throw new Error(`no ${operation} rule starting "${start}"`)
+  return found
+}
+
+/** The violations of every rule, in order; empty for a conforming device. */
+const violations = (layer: Layer.Layer<BlockDevice>, list: ReadonlyArray<ConformanceRule> = rules) =>
+  Effect.forEach(list, (rule) =>
+    Effect.map(Effect.exit(runRule(rule, layer)), (exit) =>
+      Exit.isFailure(exit) ? [`${rule.operation}: ${rule.rule}`] : [])).pipe(Effect.map((lists) => lists.flat()))
+
+/** Runs `rule` against `layer`, expecting it to fail, and returns the violation. */
+const expectCaught = (rule: ConformanceRule, layer: Layer.Layer<BlockDevice>) =>
+  Effect.gen(function*() {
+    const exit = yield* Effect.exit(runRule(rule, layer))
+    if (Exit.isSuccess(exit)) return expect.fail(`the rule "${rule.operation}: ${rule.rule}" passed on a broken device`)
+    const error = yield* Effect.flip(runRule(rule, layer))
+    expect(error._tag).toBe("ConformanceViolation")
+    expect(error.operation).toBe(rule.operation)
+    expect(error.rule).toBe(rule.rule)
+    return error satisfies ConformanceViolation
+  })
+
+const brokenDevices: ReadonlyArray<{
+  readonly flaw: string
+  readonly flaws: Flaws
+  readonly caughtBy: readonly [string, string]
+  readonly message: RegExp
+}> = [
+  {
+    flaw: "keeps the caller's buffer instead of copying it",
+    flaws: { keepsBuffers: true },
+    caughtBy: ["write", "copies the data in"],
+    message: /sector 4 byte 0 is 60/
+  },
+  {
+    flaw: "skips the bounds check",
+    flaws: { skipsBoundsCheck: true },
+    caughtBy: ["read", "rejects ranges past the end"],
+    message: /succeeded, expected InvalidRequest/
+  },
+  {
+    flaw: "skips the bounds check (writes)",
+    flaws: { skipsBoundsCheck: true },
+    caughtBy: ["write", "rejects ranges past the end"],
+    message: /succeeded, expected InvalidRequest/
+  },
+  {
+    flaw: "skips validation of sector numbers",
+    flaws: { skipsBoundsCheck: true },
+    caughtBy: ["write", "rejects a sectorStart that is not a sector number"],
+    message: /expected InvalidRequest/
+  },
+  {
+    flaw: "serves stale data after a shrink and a grow",
+    flaws: { staleAfterResize: true },
+    caughtBy: ["resize", "shrinking then growing reads zeros"],
+    message: /the sectors dropped and regrown: sector 10/
+  },
+  {
+    flaw: "has a seek that skips data",
+    flaws: { seekSkipsData: true },
+    caughtBy: ["seekMapped", "returns s in [from, size] with every sector in [from, s) reading as zero, around"],
+    message: /skipping sector/
+  },
+  {
+    flaw: "has a seek that skips data (found by random histories)",
+    flaws: { seekSkipsData: true },
+    caughtBy: ["seekMapped", "returns s in [from, size] with every sector in [from, s) reading as zero, over random"],
+    message: /Seed: 7/
+  },
+  {
+    flaw: "has a disconnect that does nothing",
+    flaws: { disconnectDoesNothing: true },
+    caughtBy: ["disconnect", "afterwards every operation"],
+    message: /after disconnect: succeeded, expected Disconnected/
+  },
+  {
+    flaw: "makes a half-applied write visible to another fiber",
+    flaws: { yieldsBetweenSectors: true },
+    caughtBy: ["concurrency", "a reader never observes half"],
+    message: /a read concurrent with writes of sectors \[16, 24\) saw writers/
+  },
+  {
+    flaw: "drops writes past sector 48",
+    flaws: { dropsWritesFrom: 48 },
+    caughtBy: ["write", "writes the last sector"],
+    message: /the last sectors: sector 126/
+  }
+]
+
+describe("the conformance suite has teeth", () => {
+  it.effect("a correct device over a sector table passes every rule", () =>
+    Effect.gen(function*() {
+      expect(yield* violations(flatDevice())).toEqual([])
+    }))
+
+  it.effect("a correct device with 4096-byte sectors passes every rule", () =>
+    Effect.gen(function*() {
+      expect(yield* violations(flatDevice({}, { sectorSize: 4096, sizeSectors: 64 }))).toEqual([])
+    }))
+
+  it.effect("a correct device with 1-byte sectors passes every rule", () =>
+    Effect.gen(function*() {
+      expect(yield* violations(flatDevice({}, { sectorSize: 1, sizeSectors: 200 }))).toEqual([])
+    }))
+
+  it.effect("each test builds the layer afresh: a write in one rule is not seen by the next", () =>
+    Effect.gen(function*() {
+      const layer = RamdiskLive({ name: "fresh", sizeSectors: 128 }).pipe(Layer.provide(RegistryLive))
+      yield* runRule(ruleNamed("write", "written data reads back"), layer)
+      yield* runRule(ruleNamed("read", "never-written sectors read as zeros"), layer)
+    }))
+
+  it.effect("a device too small for the suite fails with a message saying so", () =>
+    Effect.gen(function*() {
+      const error = yield* Effect.flip(runRule(ruleNamed("read", "never-written"), flatDevice({}, { sizeSectors: 8 })))
+      expect(error.message).toMatch(/at least 64 sectors/)
+    }))
+
+  for (const { caughtBy, flaw, flaws, message } of brokenDevices) {
+    const rule = ruleNamed(caughtBy[0], caughtBy[1])
+    it.effect(`a device that ${flaw} fails "${rule.operation}: ${rule.rule}"`, () =>
+      Effect.gen(function*() {
+        const error = yield* expectCaught(rule, flatDevice(flaws))
+        expect(error.message).toMatch(message)
+      }))
+  }
+
+  it.effect("a device claiming it cannot discard, resize or seek fails those rules when it can", () =>
+    Effect.gen(function*() {
+      const limited = conformanceRules({ discard: false, resize: false, seek: false, seed: 1, runs: 5 })
+      const failed = yield* violations(flatDevice(), limited)
+      expect(failed).toEqual([
+        "discard: an unsupported discard fails Unimplemented and changes nothing",
+        "resize: an unsupported resize fails Unimplemented and changes nothing",
+        "seekMapped: a device that cannot seek reports everything mapped: seekMapped(x) = x",
+        "seekMapped: keeps the defaults of a device that cannot seek over random histories of writes",
+        "seekUnmapped: a device that cannot seek reports everything mapped: seekUnmapped(x) = size",
+        "seekUnmapped: keeps the defaults of a device that cannot seek over random histories of writes"
+      ])
+    }))
+})
