@@ -74,6 +74,12 @@ export interface BlockDeviceShape extends Device {
  * `discard` and `resize` to `Unimplemented`, and the seeks to "everything is
  * mapped".
  *
+ * `make` calls these functions only when the operation runs, never when the
+ * operation's Effect is constructed, so an implementation may do synchronous
+ * work in the call itself and return its outcome as `Effect.void`,
+ * `Effect.succeed` or `Effect.fail`, saving an Effect step per request.
+ * (`flush` and `disconnect` are Effect values, not functions: keep them lazy.)
+ *
  * Because another fiber may change the size between validation and the
  * operation, an implementation whose size can change should re-check the
  * range against its current size in the same atomic step as the operation

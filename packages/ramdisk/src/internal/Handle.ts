@@ -86,28 +86,39 @@ export const connect = (state: RamdiskState, readOnly: boolean): RamdiskShape =>
 
   /**
    * Runs `body` on the current contents in one synchronous step, failing
-   * `Disconnected` if the device was destroyed. `body` returns the new
-   * contents (or the same value) and the operation's result.
+   * `Disconnected` if the device was destroyed. `body` returns the
+   * operation's outcome and the new contents (or the same value).
+   *
+   * This runs the step at once: it is for the core operations, which
+   * `BlockDevice.make` calls only when the operation runs. Everything else
+   * goes through the lazy `modify`.
    */
+  const modifyNow = <A, E>(
+    operation: string,
+    body: (contents: Store.Contents) => readonly [Effect.Effect<A, E>, Store.Contents]
+  ): Effect.Effect<A, E | Disconnected> => {
+    if (state.destroyed) return Effect.fail(destroyedError(operation))
+    // Synchronous read-modify-write of the Ref: nothing can run in between.
+    const [outcome, next] = body(Ref.getUnsafe(state.contents))
+    MutableRef.set(state.contents.ref, next)
+    return outcome
+  }
+
+  const currentNow = <A, E>(
+    operation: string,
+    body: (contents: Store.Contents) => Effect.Effect<A, E>
+  ): Effect.Effect<A, E | Disconnected> =>
+    state.destroyed ? Effect.fail(destroyedError(operation)) : body(Ref.getUnsafe(state.contents))
+
   const modify = <A, E>(
     operation: string,
     body: (contents: Store.Contents) => readonly [Effect.Effect<A, E>, Store.Contents]
-  ): Effect.Effect<A, E | Disconnected> =>
-    Effect.suspend((): Effect.Effect<A, E | Disconnected> => {
-      if (state.destroyed) return Effect.fail(destroyedError(operation))
-      // Synchronous read-modify-write of the Ref: nothing can run in between.
-      const [result, next] = body(Ref.getUnsafe(state.contents))
-      MutableRef.set(state.contents.ref, next)
-      return result
-    })
+  ): Effect.Effect<A, E | Disconnected> => Effect.suspend(() => modifyNow(operation, body))
 
   const current = <A, E>(
     operation: string,
     body: (contents: Store.Contents) => Effect.Effect<A, E>
-  ): Effect.Effect<A, E | Disconnected> =>
-    Effect.suspend((): Effect.Effect<A, E | Disconnected> =>
-      state.destroyed ? Effect.fail(destroyedError(operation)) : body(Ref.getUnsafe(state.contents))
-    )
+  ): Effect.Effect<A, E | Disconnected> => Effect.suspend(() => currentNow(operation, body))
 
   /** The range check again, against the size at the moment the operation runs. */
   const inRange = (operation: string, contents: Store.Contents, sectorStart: number, sectors: number) =>
@@ -125,30 +136,30 @@ export const connect = (state: RamdiskState, readOnly: boolean): RamdiskShape =>
     info: Effect.sync(infoUnsafe),
     infoUnsafe,
     read: (sectorStart, buffers, sectors) =>
-      current("read", (contents) => {
+      currentNow("read", (contents) => {
         const bad = inRange("read", contents, sectorStart, sectors)
         if (bad !== undefined) return Effect.fail(bad)
         Store.read(contents, layout, sectorStart * layout.sectorSize, buffers)
         return Effect.void
       }),
     write: (sectorStart, buffers, sectors) =>
-      modify("write", (contents) => {
+      modifyNow("write", (contents) => {
         const bad = inRange("write", contents, sectorStart, sectors)
         if (bad !== undefined) return [Effect.fail(bad), contents]
         return [Effect.void, Store.write(contents, layout, state.epoch, sectorStart * layout.sectorSize, buffers)]
       }),
     flush: current("flush", () => Effect.void),
     discard: (sectorStart, sectors) =>
-      modify("discard", (contents) => {
+      modifyNow("discard", (contents) => {
         const bad = inRange("discard", contents, sectorStart, sectors)
         if (bad !== undefined) return [Effect.fail(bad), contents]
         return [Effect.void, Store.discard(contents, layout, state.epoch, sectorStart, sectors)]
       }),
     resize: (sizeSectors) =>
-      modify("resize", (contents) => [Effect.void, Store.resize(contents, layout, state.epoch, sizeSectors)]),
-    seekMapped: (from) => current("seekMapped", (contents) => Effect.succeed(Store.seekMapped(contents, layout, from))),
+      modifyNow("resize", (contents) => [Effect.void, Store.resize(contents, layout, state.epoch, sizeSectors)]),
+    seekMapped: (from) => currentNow("seekMapped", (contents) => Effect.succeed(Store.seekMapped(contents, layout, from))),
     seekUnmapped: (from) =>
-      current("seekUnmapped", (contents) => Effect.succeed(Store.seekUnmapped(contents, layout, from)))
+      currentNow("seekUnmapped", (contents) => Effect.succeed(Store.seekUnmapped(contents, layout, from)))
   })
 
   const stats = (contents: Store.Contents): Stats => ({
