@@ -166,7 +166,9 @@ const masksNearExtremesFirst = (bits: number): Array<number> => {
     const ones = popcount(m)
     return Math.min(ones, bits - ones)
   }
-  return masks.sort((a, b) => distance(a) - distance(b) || (popcount(b) - popcount(a)) || a - b)
+  // None before all; past the extremes, "all but k" before "only k".
+  const leaning = (m: number) => distance(m) === 0 ? popcount(m) : -popcount(m)
+  return masks.sort((a, b) => distance(a) - distance(b) || leaning(a) - leaning(b) || a - b)
 }
 
 const isProperTorn = (flags: Uint8Array): boolean => {
