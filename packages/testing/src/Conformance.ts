@@ -30,6 +30,7 @@ import * as Schema from "effect/Schema"
 import {
   badSectorValues,
   check,
+  checkSeek,
   type DeviceError,
   describeError,
   device,
@@ -45,6 +46,7 @@ import {
   prefill,
   readSectors,
   RuleFailed,
+  type Seek,
   unchecked
 } from "./internal/ConformanceKit.js"
 
@@ -873,40 +875,6 @@ const resizeRules = (supported: boolean): ReadonlyArray<ConformanceRule> =>
 // ---------------------------------------------------------------------------
 // seekMapped / seekUnmapped
 // ---------------------------------------------------------------------------
-
-type Seek = "seekMapped" | "seekUnmapped"
-
-/**
- * Checks one seek result against which sectors hold data (`nonZero`, for the
- * first `nonZero.length` sectors; the rest are zero). With `supported` false
- * the result must be the default of a device that cannot seek.
- */
-const checkSeek = (
-  seek: Seek,
-  supported: boolean,
-  from: number,
-  result: number,
-  sizeSectors: number,
-  nonZero: ReadonlyArray<boolean>
-): string | undefined => {
-  const call = `${seek}(${from}) on ${sizeSectors} sectors returned ${result}`
-  if (!supported) {
-    const expected = seek === "seekMapped" ? from : sizeSectors
-    return result === expected ? undefined : `${call}, but a device that cannot seek must return ${expected}`
-  }
-  if (!Number.isSafeInteger(result) || result < from || result > sizeSectors) {
-    return `${call}, outside [${from}, ${sizeSectors}]`
-  }
-  if (seek === "seekMapped") {
-    for (let s = from; s < Math.min(result, nonZero.length); s++) {
-      if (nonZero[s] === true) return `${call}, skipping sector ${s}, which holds data`
-    }
-    return undefined
-  }
-  return result === sizeSectors || nonZero[result] !== true ?
-    undefined :
-    `${call}, but sector ${result} holds data, so it is not guaranteed to read as zero`
-}
 
 /** Which of the first sectors hold non-zero data, read from the device. */
 const nonZeroSectors = (device: BlockDeviceShape, sectorSize: number, sectors: number) =>

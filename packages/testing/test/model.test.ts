@@ -1,0 +1,84 @@
+/**
+ * The model test on the ramdisk (with snapshots), and proof that it catches
+ * a broken device, shrinks the failing sequence, and replays from its seed.
+ */
+import { RamdiskLive, RegistryLive } from "@effect-block/ramdisk"
+import { formatCommand, type ModelCommand, modelTest, runCommands, runModel } from "@effect-block/testing"
+import { describe, expect, it } from "@effect/vitest"
+import { Effect, Layer } from "effect"
+import { flatDevice } from "./broken-devices.js"
+
+const ramdisk = RamdiskLive({ name: "model", sizeSectors: 1024 }).pipe(Layer.provide(RegistryLive))
+
+modelTest("ramdisk", ramdisk)
+modelTest("ramdisk with 4096-byte sectors", RamdiskLive({ name: "model", sectorSize: 4096, sizeSectors: 48 }).pipe(Layer.provide(RegistryLive)))
+modelTest("ramdisk with 1-byte sectors, across page boundaries", RamdiskLive({ name: "model", sectorSize: 1, sizeSectors: 9000 }).pipe(Layer.provide(RegistryLive)), { sectors: 8200, runs: 30 })
+modelTest("correct sector-table device (no snapshots)", flatDevice())
+
+describe("runModel", () => {
+  it.effect("generates snapshots and restores for a ramdisk and passes", () =>
+    Effect.gen(function*() {
+      const report = yield* runModel(ramdisk, { seed: 42, runs: 30 })
+      expect(report).toEqual({ seed: 42, runs: 30 })
+    }))
+
+  it.effect("catches a device that drops writes past sector 48, and shrinks to one write", () =>
+    Effect.gen(function*() {
+      const failure = yield* Effect.flip(runModel(flatDevice({ dropsWritesFrom: 48 }), { seed: 1, runs: 200 }))
+      expect(failure.commands.length).toBe(1)
+      const [write] = failure.commands
+      expect(write?._tag).toBe("Write")
+      expect(failure.mismatch?.step).toBe(0)
+      expect(failure.message).toMatch(/seed: 1 /)
+      expect(failure.message).toMatch(/sector 48/)
+    }))
+
+  it.effect("catches stale data after a shrink and a grow", () =>
+    Effect.gen(function*() {
+      const failure = yield* Effect.flip(runModel(flatDevice({ staleAfterResize: true }), { seed: 2, runs: 300 }))
+      expect(failure.commands.map((c) => c._tag)).toEqual(["Write", "Resize", "Resize"])
+    }))
+
+  it.effect("catches a device that keeps the caller's buffer", () =>
+    Effect.gen(function*() {
+      const failure = yield* Effect.flip(runModel(flatDevice({ keepsBuffers: true }), { seed: 3, runs: 100 }))
+      expect(failure.commands.map((c) => c._tag)).toEqual(["Write"])
+    }))
+
+  it.effect("catches a seek that skips data", () =>
+    Effect.gen(function*() {
+      const failure = yield* Effect.flip(runModel(flatDevice({ seekSkipsData: true }), { seed: 4, runs: 300 }))
+      expect(failure.commands.map((c) => c._tag)).toEqual(["Write", "SeekMapped"])
+    }))
+
+  it.effect("catches a disconnect that does nothing", () =>
+    Effect.gen(function*() {
+      const failure = yield* Effect.flip(runModel(flatDevice({ disconnectDoesNothing: true }), { seed: 5, runs: 500 }))
+      expect(failure.commands.map((c) => c._tag)).toEqual(["Disconnect", "Write"])
+    }))
+
+  it.effect("the same seed replays the same failure", () =>
+    Effect.gen(function*() {
+      const device = flatDevice({ dropsWritesFrom: 20 })
+      const first = yield* Effect.flip(runModel(device, { seed: 99, runs: 200 }))
+      const second = yield* Effect.flip(runModel(device, { seed: 99, runs: 200 }))
+      expect(second.commands).toEqual(first.commands)
+      expect(second.message).toEqual(first.message)
+    }))
+})
+
+describe("runCommands", () => {
+  it.effect("replays a given sequence and names the step that disagrees", () =>
+    Effect.gen(function*() {
+      const commands: ReadonlyArray<ModelCommand> = [
+        { _tag: "Write", sectorStart: 2, sectors: 3, fill: 9 },
+        { _tag: "Resize", sizeSectors: 3 },
+        { _tag: "Resize", sizeSectors: 10 },
+        { _tag: "Read", sectorStart: 0, sectors: 10 }
+      ]
+      yield* runCommands(ramdisk, commands)
+      const mismatch = yield* Effect.flip(runCommands(flatDevice({ staleAfterResize: true }), commands))
+      expect(mismatch.step).toBe(2)
+      expect(mismatch.command).toBe(formatCommand(commands[2]!))
+    }))
+})
