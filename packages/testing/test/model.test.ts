@@ -2,10 +2,11 @@
  * The model test on the ramdisk (with snapshots), and proof that it catches
  * a broken device, shrinks the failing sequence, and replays from its seed.
  */
-import { RamdiskLive, RegistryLive } from "@effect-block/ramdisk"
+import { BlockDevice } from "@effect-block/block"
+import { Ramdisk, RamdiskLive, RegistryLive } from "@effect-block/ramdisk"
 import { formatCommand, type ModelCommand, modelTest, runCommands, runModel } from "@effect-block/testing"
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Layer } from "effect"
+import { Context, Effect, Layer } from "effect"
 import { flatDevice } from "./broken-devices.js"
 
 const ramdisk = RamdiskLive({ name: "model", sizeSectors: 1024 }).pipe(Layer.provide(RegistryLive))
@@ -64,6 +65,30 @@ describe("runModel", () => {
       const second = yield* Effect.flip(runModel(device, { seed: 99, runs: 200 }))
       expect(second.commands).toEqual(first.commands)
       expect(second.message).toEqual(first.message)
+    }))
+})
+
+/** A ramdisk whose restore reports success but changes nothing. */
+const restoreDoesNothing = Layer.effectContext(
+  Effect.gen(function*() {
+    const disk = yield* Ramdisk
+    const broken = { ...disk, restore: () => Effect.void }
+    return Context.make(Ramdisk, broken).pipe(Context.add(BlockDevice, broken))
+  })
+).pipe(Layer.provide(ramdisk))
+
+describe("runModel with snapshots", () => {
+  it.effect("catches a ramdisk whose restore does nothing", () =>
+    Effect.gen(function*() {
+      const failure = yield* Effect.flip(runModel(restoreDoesNothing, { seed: 6, runs: 300 }))
+      const tags = failure.commands.map((c) => c._tag)
+      expect(tags).toContain("Snapshot")
+      expect(tags[tags.length - 1]).toBe("Restore")
+    }))
+
+  it.effect("generates no snapshots when told not to, so the same broken ramdisk passes", () =>
+    Effect.gen(function*() {
+      yield* runModel(restoreDoesNothing, { seed: 6, runs: 50, snapshots: false })
     }))
 })
 
