@@ -687,6 +687,35 @@ describe("ledger", () => {
       expect((yield* injector.ledger).map((fault) => fault.operationIndex)).toEqual([1])
     }).pipe(Effect.provide(faulty({ readErrorRate: 1 }))))
 
+  it.effect("lets an oracle tell injected damage from a bug", () =>
+    Effect.gen(function*() {
+      const device = yield* BlockDevice
+      const injector = yield* FaultInjector
+      // The code under test: writes every sector once, ignoring failures.
+      for (let sector = 0; sector < 256; sector++) {
+        yield* Effect.exit(device.write(sector, new Uint8Array(sectorSize).fill(sector % 250 + 1)))
+      }
+      // The oracle: with faults off, a sector that does not hold its value must be explained by the ledger.
+      yield* injector.setEnabled(false)
+      const ledger = yield* injector.ledger
+      const within = (sector: number, start: number, sectors: number) => sector >= start && sector < start + sectors
+      const explained = (sector: number) =>
+        ledger.some((fault) =>
+          (fault.kind === "writeError" && within(sector, fault.sectorStart, fault.sectors)) ||
+          (fault.kind === "misdirectedWrite" &&
+            (within(sector, fault.sectorStart, fault.sectors) || within(sector, fault.targetSector, fault.sectors)))
+        )
+      let damaged = 0
+      for (let sector = 0; sector < 256; sector++) {
+        const buffer = yield* faultyRead(sector, 1)
+        if (!buffer.every((byte) => byte === sector % 250 + 1)) {
+          damaged++
+          expect(explained(sector), `sector ${sector} damaged with no fault recorded`).toBe(true)
+        }
+      }
+      expect(damaged).toBeGreaterThan(0)
+    }).pipe(Effect.provide(faulty({ seed: 42, writeErrorRate: 0.05, misdirectedWriteRate: 0.05 }))))
+
   it.effect("is a copy: later faults do not change a ledger already read", () =>
     Effect.gen(function*() {
       const injector = yield* FaultInjector
