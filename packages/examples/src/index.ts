@@ -5,3 +5,4 @@
  * @since 0.1.0
  */
 export { program, QuickstartLive } from "./quickstart.js"
+export * as WalKv from "./wal-kv/index.js"
