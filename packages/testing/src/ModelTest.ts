@@ -129,7 +129,11 @@ interface Settings {
   readonly seek: boolean
 }
 
-/** Renders a command the way failures list it. */
+/**
+ * Renders a command the way failures list it.
+ *
+ * @since 0.1.0
+ */
 export const formatCommand = (command: ModelCommand): string => {
   switch (command._tag) {
     case "Write":
@@ -516,6 +520,8 @@ const failure = (
     ...(fields.mismatch === undefined ? {} : { mismatch: fields.mismatch })
   })
 
+const plural = (count: number, noun: string) => `${count} ${noun}${count === 1 ? "" : "s"}`
+
 const listing = (commands: ReadonlyArray<ModelCommand>, mismatch: ModelMismatch | undefined) =>
   commands.length === 0 ?
     "  (no commands: the fresh device already disagrees with the model)" :
@@ -578,7 +584,7 @@ export const runModel = <E>(
         const mismatch = Option.getOrUndefined(replayed)
         const commands = mismatch === undefined ? result.shrunkInput : result.shrunkInput.slice(0, mismatch.step + 1)
         const message = [
-          `the device disagreed with the reference model (run ${result.runs}; ${result.initialInput.length} commands shrunk to ${commands.length} in ${result.shrinks} shrinks):`,
+          `the device disagreed with the reference model (run ${result.runs}; ${plural(result.initialInput.length, "command")} shrunk to ${commands.length} in ${plural(result.shrinks, "shrink")}):`,
           listing(commands, mismatch),
           mismatch === undefined ?
             "  (the shrunk sequence did not fail again: the device is not deterministic)" :

@@ -18,8 +18,10 @@ export interface DeviceError {
   readonly message: string
 }
 
+/** Fails the rule with `message`. */
 export const fail = (message: string): Effect.Effect<never, RuleFailed> => Effect.fail(new RuleFailed({ message }))
 
+/** Fails the rule with `message()` unless `condition` holds. */
 export const check = (condition: boolean, message: () => string): Effect.Effect<void, RuleFailed> =>
   condition ? Effect.void : fail(message())
 
@@ -84,6 +86,7 @@ export const firstDifference = (
   return undefined
 }
 
+/** Fails unless `actual` equals `expected`, saying which sector and byte differ first. */
 export const expectBytes = (
   what: string,
   actual: Uint8Array,
@@ -108,6 +111,7 @@ export const expectSectors = (
     (actual) => expectBytes(what, actual, expected, sectorSize, sectorStart)
   )
 
+/** Fails unless the range reads as zeros. */
 export const expectZeroSectors = (
   what: string,
   device: BlockDeviceShape,
@@ -196,6 +200,7 @@ export const prefill = (device: BlockDeviceShape, info: Info) =>
     return yield* capture(device, info.sectorSize)
   })
 
+/** Reads what {@link expectUnchanged} compares: the size, the first and the last sectors. */
 export const capture = (device: BlockDeviceShape, sectorSize: number) =>
   Effect.gen(function*() {
     const { sizeSectors } = yield* device.info
@@ -222,6 +227,7 @@ export const expectUnchanged = (what: string, device: BlockDeviceShape, sectorSi
     )
   })
 
+/** The two seek operations, named as on `BlockDeviceShape`. */
 export type Seek = "seekMapped" | "seekUnmapped"
 
 /**
