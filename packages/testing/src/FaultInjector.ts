@@ -281,6 +281,10 @@ interface Settings {
 const isRecord = (value: unknown): value is Readonly<Record<string, unknown>> =>
   typeof value === "object" && value !== null && !Array.isArray(value)
 
+/** An option's value, or `fallback` when it is absent; `null` is not absent, so it is refused like any wrong type. */
+const option = (options: Readonly<Record<string, unknown>>, name: string, fallback: unknown): unknown =>
+  options[name] === undefined ? fallback : options[name]
+
 const rateNames = [
   "readErrorRate",
   "writeErrorRate",
@@ -304,11 +308,11 @@ const checkDuration = (what: string, value: unknown): Duration.Duration | undefi
 const checkOptions = (options: unknown, sizeSectors: number): Settings | InvalidRequest => {
   if (options === undefined) options = {}
   if (!isRecord(options)) return invalid(`options ${describeValue(options)} is not an object`)
-  const seed = options["seed"] ?? 0
+  const seed = option(options, "seed", 0)
   if (typeof seed !== "number" || !Number.isSafeInteger(seed)) {
     return invalid(`seed ${describeValue(seed)} is not a safe integer (from ${Number.MIN_SAFE_INTEGER} to ${Number.MAX_SAFE_INTEGER})`)
   }
-  const enabled = options["enabled"] ?? true
+  const enabled = option(options, "enabled", true)
   if (typeof enabled !== "boolean") return invalid(`enabled ${describeValue(enabled)} is not a boolean`)
   const rates: Record<(typeof rateNames)[number], number> = {
     readErrorRate: 0,
@@ -318,13 +322,13 @@ const checkOptions = (options: unknown, sizeSectors: number): Settings | Invalid
     misdirectedWriteRate: 0
   }
   for (const name of rateNames) {
-    const rate = options[name] ?? 0
+    const rate = option(options, name, 0)
     if (typeof rate !== "number" || !(rate >= 0 && rate <= 1)) {
       return invalid(`${name} ${describeValue(rate)} is not a probability (a number from 0 to 1)`)
     }
     rates[name] = rate
   }
-  const rangesOption = options["badSectors"] ?? []
+  const rangesOption = option(options, "badSectors", [])
   if (!Array.isArray(rangesOption)) {
     return invalid(`badSectors ${describeValue(rangesOption)} is not an array of sector ranges`)
   }
@@ -343,7 +347,7 @@ const checkOptions = (options: unknown, sizeSectors: number): Settings | Invalid
     if (outside !== undefined) return new InvalidRequest({ operation: operationName, message: outside.message })
     spans.push({ start: start_, end: start_ + sectors_ })
   }
-  const latency = options["latency"] ?? {}
+  const latency = option(options, "latency", {})
   if (!isRecord(latency)) return invalid(`latency ${describeValue(latency)} is not a { read?, write?, flush? } object`)
   const read = checkDuration("read", latency["read"])
   if (read instanceof InvalidRequest) return read

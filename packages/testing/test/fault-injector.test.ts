@@ -154,6 +154,7 @@ describe("options", () => {
     ["a NaN rate", { flushErrorRate: NaN }, "flushErrorRate NaN is not a probability"],
     ["an infinite rate", { readCorruptionRate: Infinity }, "readCorruptionRate Infinity"],
     ["a rate that is a string", { misdirectedWriteRate: "0.5" }, "misdirectedWriteRate \"0.5\""],
+    ["a null rate", { readErrorRate: null }, "readErrorRate null is not a probability"],
     ["a fractional seed", { seed: 1.5 }, "seed 1.5 is not a safe integer"],
     ["an unsafe seed", { seed: 2 ** 60 }, "is not a safe integer"],
     ["options that are not an object", 7, "options 7 is not an object"],
