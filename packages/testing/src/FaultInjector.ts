@@ -341,11 +341,12 @@ const checkOptions = (options: unknown, sizeSectors: number): Settings | Invalid
     const bad = checkSector(operationName, `badSectors[${i}].start`, start) ??
       checkSector(operationName, `badSectors[${i}].sectors`, sectors)
     if (bad !== undefined) return bad
-    const start_ = start as number
-    const sectors_ = sectors as number
-    const outside = checkRange(`${operationName} badSectors[${i}]`, start_, sectors_, sizeSectors)
+    // `checkSector` has just shown both are sector numbers.
+    const first = start as number
+    const count = sectors as number
+    const outside = checkRange(`${operationName} badSectors[${i}]`, first, count, sizeSectors)
     if (outside !== undefined) return new InvalidRequest({ operation: operationName, message: outside.message })
-    spans.push({ start: start_, end: start_ + sectors_ })
+    spans.push({ start: first, end: first + count })
   }
   const latency = option(options, "latency", {})
   if (!isRecord(latency)) return invalid(`latency ${describeValue(latency)} is not a { read?, write?, flush? } object`)
