@@ -6,7 +6,7 @@
  *
  * Every combinator is a plain function over `BlockDeviceShape` values, in
  * data-first form (`copy(src, dst)`) and data-last form
- * (`src.pipe(copy(dst))`). Work is cut into requests of `chunkSectors`
+ * (`pipe(src, copy(dst))`). Work is cut into requests of `chunkSectors`
  * sectors (default: 1 MiB worth), so memory stays bounded by
  * `chunkSectors × sectorSize × concurrency` whatever the device size.
  *

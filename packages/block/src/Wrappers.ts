@@ -26,7 +26,7 @@ import * as Semaphore from "effect/Semaphore"
 import { BlockDevice, type BlockDeviceShape, makeUnsafe } from "./BlockDevice.js"
 import { InvalidRequest, IsReadOnly, type ReadError, type WriteError } from "./Errors.js"
 import { checkSector, describeValue, type Info } from "./Geometry.js"
-import { defaultChunkSectors, isDevice, subBuffers } from "./internal/Support.js"
+import { defaultChunkSectors, isDevice, positiveOption, subBuffers } from "./internal/Support.js"
 
 /**
  * A read-only view of `device`: reads and seeks pass through, `info` says
@@ -130,7 +130,7 @@ const sliceImpl = (device: BlockDeviceShape, window: SliceWindow): BlockDeviceSh
  * import { slice } from "@effect-block/block"
  *
  * const partition = slice(disk, { start: 2048, sectors: 4096 })
- * const same = disk.pipe(slice({ start: 2048, sectors: 4096 }))
+ * const same = pipe(disk, slice({ start: 2048, sectors: 4096 }))
  * ```
  *
  * @since 0.1.0
@@ -143,7 +143,22 @@ export const slice: {
 /** Permits a read of the overlay takes; a write-type operation takes them all, so it runs alone. */
 const overlayPermits = 1 << 20
 
-const overlayImpl = (base: BlockDeviceShape, upper: BlockDeviceShape): BlockDeviceShape => {
+/**
+ * Options of {@link overlay}.
+ *
+ * @since 0.1.0
+ */
+export interface OverlayOptions {
+  /**
+   * The copy-up unit, in sectors: the first write into a block of this size
+   * copies the whole block into `upper` first. It must be a multiple of
+   * `upper`'s mapping granularity (its page). Default: 4 KiB worth of sectors,
+   * or one sector if sectors are larger (a ramdisk's page).
+   */
+  readonly blockSectors?: number | undefined
+}
+
+const overlayImpl = (base: BlockDeviceShape, upper: BlockDeviceShape, options?: OverlayOptions): BlockDeviceShape => {
   const lock = Semaphore.makeUnsafe(overlayPermits)
   const shared = lock.withPermits(1)
   const exclusive = lock.withPermits(overlayPermits)
@@ -153,10 +168,21 @@ const overlayImpl = (base: BlockDeviceShape, upper: BlockDeviceShape): BlockDevi
     Effect.all([base.info, upper.info]),
     ([baseInfo, upperInfo]) => [baseInfo, upperInfo, checkPair(baseInfo, upperInfo)] as const
   )
-  const checked = <A, E>(body: (sectorSize: number) => Effect.Effect<A, E>): Effect.Effect<A, E | InvalidRequest> =>
-    Effect.flatMap(geometry, ([baseInfo, , bad]): Effect.Effect<A, E | InvalidRequest> =>
-      bad === undefined ? body(baseInfo.sectorSize) : Effect.fail(bad)
-    )
+  const checked = <A, E>(
+    body: (sectorSize: number, sizeSectors: number, blockSectors: number) => Effect.Effect<A, E>
+  ): Effect.Effect<A, E | InvalidRequest> =>
+    Effect.flatMap(geometry, ([baseInfo, , bad]): Effect.Effect<A, E | InvalidRequest> => {
+      if (bad !== undefined) return Effect.fail(bad)
+      const blockSectors = positiveOption(
+        "overlay",
+        "blockSectors",
+        options?.blockSectors,
+        Math.max(1, Math.floor(4096 / baseInfo.sectorSize))
+      )
+      return blockSectors instanceof InvalidRequest ?
+        Effect.fail(blockSectors) :
+        body(baseInfo.sectorSize, baseInfo.sizeSectors, blockSectors)
+    })
 
   /** Reads `[sectorStart, sectorStart + sectors)`: upper's mapped runs from upper, the rest from base. */
   const read = (
@@ -189,8 +215,45 @@ const overlayImpl = (base: BlockDeviceShape, upper: BlockDeviceShape): BlockDevi
     })
   }
 
+  /**
+   * Writes to upper, first copying up the blocks the write covers only in
+   * part. Upper maps whole pages, so a write of one sector maps its
+   * neighbours too: copying the block up first makes them hold base's bytes
+   * rather than zeros, so reads can trust upper's seeks.
+   */
+  const writeUpper = (
+    sectorSize: number,
+    sizeSectors: number,
+    blockSectors: number,
+    sectorStart: number,
+    buffers: ReadonlyArray<Uint8Array>,
+    sectors: number
+  ): Effect.Effect<void, WriteError> => {
+    const end = sectorStart + sectors
+    const blocks = new Set<number>()
+    if (sectors > 0) {
+      if (sectorStart % blockSectors !== 0) blocks.add(sectorStart - (sectorStart % blockSectors))
+      if (end % blockSectors !== 0 && end < sizeSectors) blocks.add(end - (end % blockSectors))
+    }
+    const copyUp = (block: number): Effect.Effect<void, WriteError> => {
+      const blockEnd = Math.min(block + blockSectors, sizeSectors)
+      return Effect.flatMap(upper.seekUnmapped(block), (hole): Effect.Effect<void, WriteError> => {
+        if (hole >= blockEnd) return Effect.void
+        const buffer = new Uint8Array((blockEnd - block) * sectorSize)
+        return Effect.andThen(read(sectorSize, block, [buffer], blockEnd - block), upper.write(block, buffer))
+      })
+    }
+    return Effect.andThen(Effect.forEach(blocks, copyUp, { discard: true }), upper.write(sectorStart, buffers))
+  }
+
   /** Makes `[sectorStart, sectorStart + sectors)` read as zeros by writing zeros to upper. */
-  const zero = (sectorSize: number, sectorStart: number, sectors: number): Effect.Effect<void, WriteError> => {
+  const zero = (
+    sectorSize: number,
+    sizeSectors: number,
+    blockSectors: number,
+    sectorStart: number,
+    sectors: number
+  ): Effect.Effect<void, WriteError> => {
     // Discarding upper would let base show through, so zeros are written.
     const chunk = defaultChunkSectors(sectorSize)
     const zeros = new Uint8Array(Math.min(chunk, sectors) * sectorSize)
@@ -202,7 +265,7 @@ const overlayImpl = (base: BlockDeviceShape, upper: BlockDeviceShape): BlockDevi
         const at = position
         const n = Math.min(chunk, end - at)
         position += n
-        return upper.write(at, zeros.subarray(0, n * sectorSize))
+        return writeUpper(sectorSize, sizeSectors, blockSectors, at, [zeros.subarray(0, n * sectorSize)], n)
       },
       step: () => {}
     })
@@ -234,9 +297,15 @@ const overlayImpl = (base: BlockDeviceShape, upper: BlockDeviceShape): BlockDevi
     info: Effect.map(geometry, ([baseInfo, upperInfo]): Info => ({ ...baseInfo, readWrite: upperInfo.readWrite })),
     read: (sectorStart, buffers, sectors) =>
       checked((sectorSize) => shared(read(sectorSize, sectorStart, buffers, sectors))),
-    write: (sectorStart, buffers) => checked(() => exclusive(upper.write(sectorStart, buffers))),
+    write: (sectorStart, buffers, sectors) =>
+      checked((sectorSize, sizeSectors, blockSectors) =>
+        exclusive(writeUpper(sectorSize, sizeSectors, blockSectors, sectorStart, buffers, sectors))
+      ),
     flush: upper.flush,
-    discard: (sectorStart, sectors) => checked((sectorSize) => exclusive(zero(sectorSize, sectorStart, sectors))),
+    discard: (sectorStart, sectors) =>
+      checked((sectorSize, sizeSectors, blockSectors) =>
+        exclusive(zero(sectorSize, sizeSectors, blockSectors, sectorStart, sectors))
+      ),
     seekMapped: (from) =>
       checked(() =>
         shared(Effect.flatMap(
@@ -273,6 +342,13 @@ const checkPair = (base: Info, upper: Info): InvalidRequest | undefined =>
  *   size and at least as many sectors, or every operation fails
  *   `InvalidRequest` (use {@link overlayLayer} to fail at build instead).
  *   The overlay is writable when `upper` is.
+ * - `upper` is trusted through its seeks, which map whole pages: so the
+ *   first write into a block of `blockSectors` (default 4 KiB, a ramdisk
+ *   page) that covers it only in part first copies the block up from the
+ *   overlay's current contents, as the nbdkit cow filter does. `upper` must
+ *   start unmapped (a fresh ramdisk) and its pages must divide the block; a
+ *   device that reports everything mapped (a file) would hide `base`
+ *   entirely.
  * - `discard` writes zeros to `upper` (discarding `upper` would let `base`
  *   show through), so a discarded range stays allocated in `upper`.
  * - `resize` fails `Unimplemented`. `flush` flushes `upper`.
@@ -292,8 +368,8 @@ const checkPair = (base: Info, upper: Info): InvalidRequest | undefined =>
  * @since 0.1.0
  */
 export const overlay: {
-  (upper: BlockDeviceShape): (base: BlockDeviceShape) => BlockDeviceShape
-  (base: BlockDeviceShape, upper: BlockDeviceShape): BlockDeviceShape
+  (upper: BlockDeviceShape, options?: OverlayOptions): (base: BlockDeviceShape) => BlockDeviceShape
+  (base: BlockDeviceShape, upper: BlockDeviceShape, options?: OverlayOptions): BlockDeviceShape
 } = dual((args) => isDevice(args[0]) && isDevice(args[1]), overlayImpl)
 
 /** Provides the wrapper built from the context's `BlockDevice`, disconnecting the wrapper (only) on release. */
