@@ -65,8 +65,11 @@ export const describeValue = (value: unknown): string => {
   if (typeof value === "string") return JSON.stringify(value)
   if (value === null) return "null"
   if (value === undefined) return "undefined"
+  if (typeof value === "bigint") return `${value}n`
+  if (typeof value === "boolean") return String(value)
   if (value instanceof Uint8Array) return `Uint8Array(${value.byteLength})`
-  return typeof value
+  if (Array.isArray(value)) return `an array of ${value.length}`
+  return `a value of type ${typeof value}`
 }
 
 const isSectorNumber = (value: unknown): value is number =>
