@@ -334,83 +334,69 @@ const makeDevice = (options: FileOptions, sectorSize: number, opened: Opened): E
     })
   }
 
-  const io = (
+  /**
+   * Runs `io` holding the sectors `[sectorStart, sectorStart + sectors)`, after re-checking the
+   * range against the current size (a resize may have run since `BlockDevice.make` validated it).
+   */
+  const locked = (
     operation: string,
     sectorStart: number,
     sectors: number,
-    run: () => Promise<void>
-  ): Effect.Effect<void, Disconnected | IOError> =>
-    Effect.tryPromise({ try: run, catch: (cause) => systemError(operation, cause, sectorStart, sectors) })
-
-  /** Re-checks a range against the size once the lock is held, since a resize may have run in between. */
-  const inRange = <E>(
-    operation: string,
-    sectorStart: number,
-    sectors: number,
-    body: Effect.Effect<void, E>
-  ): Effect.Effect<void, E | InvalidRequest> =>
-    Effect.suspend((): Effect.Effect<void, E | InvalidRequest> => {
+    exclusive: boolean,
+    io: () => Promise<void>
+  ): Effect.Effect<void, Disconnected | IOError | InvalidRequest> =>
+    lock.run(sectorStart, sectorStart + sectors, exclusive, async () => {
       const bad = checkRange(operation, sectorStart, sectors, info.sizeSectors)
-      return bad === undefined ? body : Effect.fail(bad)
+      if (bad !== undefined) return bad
+      try {
+        await io()
+        return undefined
+      } catch (cause) {
+        return systemError(operation, cause, sectorStart, sectors)
+      }
     })
 
   const transfer = (operation: "read" | "write", exclusive: boolean, one: Transfer, many: Transfer) =>
   (sectorStart: number, buffers: ReadonlyArray<Uint8Array>, sectors: number): Effect.Effect<void, ReadError> =>
     sectors === 0 ?
       Effect.void :
-      lock.withRange(
-        sectorStart,
-        sectorStart + sectors,
-        exclusive,
-        inRange(
-          operation,
-          sectorStart,
-          sectors,
-          io(operation, sectorStart, sectors, () => transferAll(handle, one, many, buffers, sectorStart * sectorSize))
-        )
-      )
+      locked(operation, sectorStart, sectors, exclusive, async () => {
+        const position = sectorStart * sectorSize
+        const only = buffers.length === 1 ? buffers[0]! : undefined
+        if (only === undefined) return transferAll(handle, one, many, buffers, position)
+        // One buffer moved in one call is the common case: spare it the general loop's allocations.
+        const moved = await one(handle, buffers, position)
+        if (moved !== only.byteLength) {
+          await transferAll(handle, one, many, [only.subarray(Math.max(0, moved))], position + Math.max(0, moved))
+        }
+      })
 
   const discard = (sectorStart: number, sectors: number): Effect.Effect<void, WriteError> =>
     sectors === 0 ?
       Effect.void :
-      lock.withRange(
-        sectorStart,
-        sectorStart + sectors,
-        true,
-        inRange(
-          "discard",
-          sectorStart,
-          sectors,
-          io("discard", sectorStart, sectors, async () => {
-            const end = (sectorStart + sectors) * sectorSize
-            // One zero buffer, only ever read, serves every discard; it grows up to the chunk size.
-            const wanted = Math.min(discardChunkBytes, sectors * sectorSize)
-            if (zeros === undefined || zeros.byteLength < wanted) zeros = new Uint8Array(wanted)
-            const source = zeros
-            for (let position = sectorStart * sectorSize; position < end;) {
-              const length = Math.min(source.byteLength, end - position)
-              await transferAll(handle, writeOne, writeMany, [source.subarray(0, length)], position)
-              position += length
-            }
-          })
-        )
-      )
+      locked("discard", sectorStart, sectors, true, async () => {
+        const end = (sectorStart + sectors) * sectorSize
+        // One zero buffer, only ever read, serves every discard; it grows up to the chunk size.
+        const wanted = Math.min(discardChunkBytes, sectors * sectorSize)
+        if (zeros === undefined || zeros.byteLength < wanted) zeros = new Uint8Array(wanted)
+        const source = zeros
+        for (let position = sectorStart * sectorSize; position < end;) {
+          const length = Math.min(source.byteLength, end - position)
+          await transferAll(handle, writeOne, writeMany, [source.subarray(0, length)], position)
+          position += length
+        }
+      })
 
   const resize = (sizeSectors: number): Effect.Effect<void, WriteError> =>
-    lock.withRange(
-      0,
-      Number.POSITIVE_INFINITY,
-      true,
-      Effect.andThen(
-        Effect.tryPromise({
-          try: () => handle.truncate(sizeSectors * sectorSize),
-          catch: (cause) => systemError("resize", cause)
-        }),
-        Effect.sync(() => {
-          info = { ...info, sizeSectors }
-        })
-      )
-    )
+    lock.run(0, Number.POSITIVE_INFINITY, true, async () => {
+      try {
+        await handle.truncate(sizeSectors * sectorSize)
+        info = { ...info, sizeSectors }
+        return undefined
+      } catch (cause) {
+        return systemError("resize", cause)
+      }
+    })
 
   return BlockDevice.make({
     name,

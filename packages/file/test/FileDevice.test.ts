@@ -345,6 +345,26 @@ describe("concurrency", () => {
       expect(results[2]._tag === "Failure" && String(results[2].cause)).toContain("InvalidRequest")
       expect(yield* fileSize(path)).toBe(16 * 512)
     }))
+  it.effect("a request interrupted while it waits for its range gives the range up to those queued behind it", () =>
+    Effect.gen(function*() {
+      const path = yield* imagePath
+      const sectors = 64 * 2048
+      const device = yield* FileDevice.make({ path, create: { sizeSectors: sectors } })
+      const big = filled(sectors * 512, 1)
+      const first = yield* Effect.forkChild(device.write(0, big))
+      yield* Effect.yieldNow
+      const waiting = yield* Effect.forkChild(device.read(0, new Uint8Array(512)))
+      yield* Effect.yieldNow
+      const queued = yield* Effect.forkChild(device.write(0, filled(512, 2)))
+      yield* Effect.yieldNow
+      yield* Fiber.interrupt(waiting)
+      yield* Fiber.join(first)
+      yield* Fiber.join(queued)
+      const back = new Uint8Array(1024)
+      yield* device.read(0, back)
+      expect(back.subarray(0, 512)).toEqual(filled(512, 2))
+      expect(back.subarray(512)).toEqual(filled(512, 1))
+    }), { timeout: 60_000 })
 })
 
 describe("flush", () => {

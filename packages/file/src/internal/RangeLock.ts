@@ -11,54 +11,87 @@
  * @internal
  */
 import * as Effect from "effect/Effect"
-import * as Latch from "effect/Latch"
 
 interface Entry {
   readonly start: number
   readonly end: number
   readonly exclusive: boolean
-  readonly done: Latch.Latch
+  /** Called when this entry's task ends or is abandoned; created only when someone has to wait. */
+  waiters: Array<() => void> | undefined
 }
 
 /** @internal */
 export interface RangeLock {
   /**
-   * Runs `effect` holding `[start, end)`: shared when `exclusive` is false
-   * (reads), alone otherwise (writes, discards, resizes). Waiting for the
-   * range can be interrupted; once the range is held, `effect` runs to the
-   * end without interruption, because the operating system would finish the
-   * I/O anyway and the range must stay held until it has.
+   * Runs `task` holding `[start, end)`: shared when `exclusive` is false
+   * (reads), alone otherwise (writes, discards, resizes). `task` reports a
+   * failure by resolving to an error value; it must not reject (a rejection
+   * becomes a defect).
+   *
+   * Waiting for the range can be interrupted. Once the task has started, the
+   * range stays held until its promise settles, even if the fiber is
+   * interrupted meanwhile: the operating system finishes the I/O anyway, and
+   * no other request may see it half done.
    */
-  readonly withRange: <A, E, R>(
+  readonly run: <E>(
     start: number,
     end: number,
     exclusive: boolean,
-    effect: Effect.Effect<A, E, R>
-  ) => Effect.Effect<A, E, R>
+    task: () => Promise<E | undefined>
+  ) => Effect.Effect<void, E>
 }
 
 /** @internal */
 export const makeUnsafe = (): RangeLock => {
   const entries: Array<Entry> = []
-  const withRange = <A, E, R>(start: number, end: number, exclusive: boolean, effect: Effect.Effect<A, E, R>) =>
-    Effect.uninterruptibleMask((restore) =>
-      Effect.suspend(() => {
-        const waits: Array<Effect.Effect<void>> = []
-        for (const other of entries) {
-          if ((exclusive || other.exclusive) && other.start < end && start < other.end) waits.push(other.done.await)
+
+  const release = (entry: Entry) => {
+    const index = entries.indexOf(entry)
+    if (index >= 0) entries.splice(index, 1)
+    const waiters = entry.waiters
+    entry.waiters = undefined
+    if (waiters !== undefined) for (const ended of waiters) ended()
+  }
+
+  // One callback per request, rather than a chain of Effect steps: this sits on every read and write.
+  const run = <E>(start: number, end: number, exclusive: boolean, task: () => Promise<E | undefined>) =>
+    Effect.callback<void, E>((resume) => {
+      let conflicts: Array<Entry> | undefined
+      for (const other of entries) {
+        if ((exclusive || other.exclusive) && other.start < end && start < other.end) (conflicts ??= []).push(other)
+      }
+      const entry: Entry = { start, end, exclusive, waiters: undefined }
+      entries.push(entry)
+      let state: "waiting" | "running" | "abandoned" = "waiting"
+      const begin = () => {
+        if (state !== "waiting") return
+        state = "running"
+        task().then(
+          (error) => {
+            release(entry)
+            resume(error === undefined ? Effect.void : Effect.fail(error))
+          },
+          (defect: unknown) => {
+            release(entry)
+            resume(Effect.die(defect))
+          }
+        )
+      }
+      if (conflicts === undefined) begin()
+      else {
+        let left = conflicts.length
+        const ended = () => {
+          if (--left === 0) begin()
         }
-        const entry: Entry = { start, end, exclusive, done: Latch.makeUnsafe(false) }
-        entries.push(entry)
-        const release = Effect.sync(() => {
-          const index = entries.indexOf(entry)
-          if (index >= 0) entries.splice(index, 1)
-          entry.done.openUnsafe()
-        })
-        const run = waits.length === 0 ?
-          effect :
-          Effect.andThen(restore(Effect.all(waits, { discard: true })), effect)
-        return Effect.ensuring(run, release)
+        for (const other of conflicts) (other.waiters ??= []).push(ended)
+      }
+      return Effect.sync(() => {
+        if (state === "waiting") {
+          state = "abandoned"
+          release(entry)
+        }
       })
-    )
-  return { withRange }
+    })
+
+  return { run }
 }
