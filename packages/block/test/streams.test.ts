@@ -1,0 +1,198 @@
+/**
+ * The streams' contract: `stream` (a device's bytes as an Effect `Stream`)
+ * and `sink` (a byte stream written to consecutive sectors), one `it` per
+ * rule. A failing property prints a `Replay:` token to rerun exactly that
+ * case (pass it as `{ arbitrary: { replay } }` in the test's options).
+ */
+import { compare, fill, readOnly, sink, stream } from "@effect-block/block"
+import { describe, expect, it } from "@effect/vitest"
+import * as Effect from "effect/Effect"
+import * as Schema from "effect/Schema"
+import * as Stream from "effect/Stream"
+import { apply, failing, History, historySectors, ramdisk, ramdisks, readAll } from "./fixtures/Devices.js"
+
+const sectorNumber = (maximum: number) => Schema.Int.check(Schema.isBetween({ minimum: 0, maximum }))
+
+/** Splits `bytes` into chunks of the given lengths (cycling through them), as an upstream would deliver them. */
+const chunked = (bytes: Uint8Array, lengths: ReadonlyArray<number>): Array<Uint8Array> => {
+  const chunks: Array<Uint8Array> = []
+  let offset = 0
+  let i = 0
+  while (offset < bytes.length) {
+    const n = Math.min(lengths[i++ % lengths.length]!, bytes.length - offset)
+    chunks.push(bytes.subarray(offset, offset + n))
+    offset += n
+  }
+  return chunks
+}
+
+const seeded = (length: number, seed: number) => {
+  const bytes = new Uint8Array(length)
+  let x = seed
+  for (let i = 0; i < length; i++) {
+    x = (Math.imul(x, 1103515245) + 12345) >>> 0
+    bytes[i] = x >>> 24
+  }
+  return bytes
+}
+
+describe("stream", () => {
+  it.effect.prop(
+    "emits the bytes of the range in order, in chunks of at most chunkSectors",
+    { history: History, start: sectorNumber(historySectors), length: sectorNumber(historySectors), chunkSectors: Schema.Int.check(Schema.isBetween({ minimum: 1, maximum: 20 })) },
+    ({ chunkSectors, history, length, start }) =>
+      Effect.gen(function*() {
+        const device = yield* ramdisk(historySectors)
+        const model = new Uint8Array(historySectors * 512)
+        yield* apply(device, history, model)
+        const sectors = Math.min(length, historySectors - start)
+        const chunks = yield* Stream.runCollect(stream(device, { start, sectors, chunkSectors }))
+        for (const chunk of chunks) {
+          expect(chunk.length).toBeGreaterThan(0)
+          expect(chunk.length).toBeLessThanOrEqual(chunkSectors * 512)
+        }
+        const bytes = new Uint8Array(chunks.reduce((n, chunk) => n + chunk.length, 0))
+        let offset = 0
+        for (const chunk of chunks) {
+          bytes.set(chunk, offset)
+          offset += chunk.length
+        }
+        expect(bytes).toEqual(model.subarray(start * 512, (start + sectors) * 512))
+      })
+  )
+
+  it.effect("streams the whole device by default", () =>
+    Effect.gen(function*() {
+      const device = yield* ramdisk(2048)
+      yield* fill(device, { seed: 8 })
+      const chunks = yield* Stream.runCollect(stream(device))
+      // Default chunks are 1 MiB: 2048 sectors of 512 bytes make one.
+      expect(chunks.length).toBe(1)
+      expect(chunks[0]).toEqual(yield* readAll(device))
+    }))
+
+  it.effect("gives every chunk its own buffer", () =>
+    Effect.gen(function*() {
+      const device = yield* ramdisk(4)
+      yield* fill(device, { pattern: new Uint8Array([3]) })
+      const chunks = yield* Stream.runCollect(stream(device, { chunkSectors: 1 }))
+      chunks[0]!.fill(0)
+      expect(chunks[1]![0]).toBe(3)
+      expect(new Set(chunks.map((chunk) => chunk.buffer)).size).toBe(4)
+    }))
+
+  it.effect("is empty for an empty range", () =>
+    Effect.gen(function*() {
+      const device = yield* ramdisk(8)
+      expect(yield* Stream.runCollect(stream(device, { start: 8 }))).toEqual([])
+      expect(yield* Stream.runCollect(stream(device, { start: 3, sectors: 0 }))).toEqual([])
+    }))
+
+  it.effect("fails InvalidRequest for a range outside the device or a bad chunkSectors", () =>
+    Effect.gen(function*() {
+      const device = yield* ramdisk(8)
+      for (const options of [{ start: 9 }, { start: 4, sectors: 5 }, { start: -1 }, { chunkSectors: 0 }, { sectors: 0.5 }]) {
+        const error = yield* Effect.flip(Stream.runCollect(stream(device, options)))
+        expect(error._tag).toBe("InvalidRequest")
+        expect(error.message).toMatch(/^stream: /)
+      }
+    }))
+
+  it.effect("fails with the device's error, after the chunks before it", () =>
+    Effect.gen(function*() {
+      const device = failing(yield* ramdisk(8), { reads: true, from: 4 })
+      const seen: Array<number> = []
+      const error = yield* Effect.flip(
+        Stream.runForEach(stream(device, { chunkSectors: 2 }), (chunk) => Effect.sync(() => seen.push(chunk.length)))
+      )
+      expect(error._tag).toBe("IOError")
+      expect(seen).toEqual([1024, 1024])
+    }))
+})
+
+describe("sink", () => {
+  it.effect.prop(
+    "writes a byte stream of any chunking to consecutive sectors and returns the sectors written",
+    {
+      lengths: Schema.Array(Schema.Int.check(Schema.isBetween({ minimum: 1, maximum: 3000 }))).check(Schema.isMinLength(1)),
+      start: sectorNumber(16),
+      sectors: sectorNumber(historySectors - 16)
+    },
+    ({ lengths, sectors, start }) =>
+      Effect.gen(function*() {
+        const device = yield* ramdisk(historySectors)
+        const data = seeded(sectors * 512, sectors + start)
+        const written = yield* Stream.run(Stream.fromIterable(chunked(data, lengths)), sink(device, start))
+        expect(written).toBe(sectors)
+        const bytes = yield* readAll(device)
+        expect(bytes.subarray(start * 512, (start + sectors) * 512)).toEqual(data)
+        expect(bytes.subarray(0, start * 512).every((b) => b === 0)).toBe(true)
+        expect(bytes.subarray((start + sectors) * 512).every((b) => b === 0)).toBe(true)
+      })
+  )
+
+  it.effect("writes chunks larger than its staging buffer straight through", () =>
+    Effect.gen(function*() {
+      const device = yield* ramdisk(4096)
+      const data = seeded(4096 * 512, 1)
+      const written = yield* Stream.run(Stream.fromIterable(chunked(data, [100, 1536 * 1024 + 17])), sink(device))
+      expect(written).toBe(4096)
+      const bytes = yield* readAll(device)
+      // Byte by byte: toEqual on megabytes is slow.
+      expect(bytes.findIndex((byte, i) => byte !== data[i])).toBe(-1)
+    }))
+
+  it.effect("fails InvalidRequest before writing the chunk that runs past the end, keeping what came before", () =>
+    Effect.gen(function*() {
+      const device = yield* ramdisk(4)
+      const error = yield* Effect.flip(
+        Stream.run(Stream.make(new Uint8Array(1024).fill(1), new Uint8Array(1024).fill(2), new Uint8Array(512).fill(3)), sink(device, 0))
+      )
+      expect(error._tag).toBe("InvalidRequest")
+      expect(error.message).toMatch(/runs past the end of the device/)
+      const bytes = yield* readAll(device)
+      expect(bytes.subarray(0, 1024).every((b) => b === 1)).toBe(true)
+      expect(bytes.subarray(1024).every((b) => b === 2)).toBe(true)
+    }))
+
+  it.effect("fails InvalidRequest for a trailing partial sector, after writing every whole sector", () =>
+    Effect.gen(function*() {
+      const device = yield* ramdisk(4)
+      const error = yield* Effect.flip(Stream.run(Stream.make(new Uint8Array(700).fill(9)), sink(device, 1)))
+      expect(error._tag).toBe("InvalidRequest")
+      expect(error.message).toMatch(/ended with 188 bytes, not a whole 512-byte sector/)
+      const bytes = yield* readAll(device)
+      expect(bytes.subarray(512, 1024).every((b) => b === 9)).toBe(true)
+      expect(bytes.subarray(1024).every((b) => b === 0)).toBe(true)
+    }))
+
+  it.effect("fails InvalidRequest, writing nothing, for a bad start", () =>
+    Effect.gen(function*() {
+      const device = yield* ramdisk(4)
+      for (const start of [5, -1, 0.5]) {
+        const error = yield* Effect.flip(Stream.run(Stream.make(new Uint8Array(512)), sink(device, start)))
+        expect(error._tag).toBe("InvalidRequest")
+      }
+    }))
+
+  it.effect("writes nothing and returns 0 for an empty stream", () =>
+    Effect.gen(function*() {
+      const device = yield* ramdisk(4)
+      expect(yield* Stream.run(Stream.empty, sink(device, 4))).toBe(0)
+    }))
+
+  it.effect("fails with the device's error", () =>
+    Effect.gen(function*() {
+      const device = yield* ramdisk(4)
+      const error = yield* Effect.flip(Stream.run(Stream.make(new Uint8Array(512)), sink(readOnly(device))))
+      expect(error._tag).toBe("IsReadOnly")
+    }))
+
+  it.effect("copies one device to another with stream", () =>
+    Effect.gen(function*() {
+      const [src, dst] = yield* ramdisks(2, { sizeSectors: 300 })
+      yield* fill(src!, { seed: "copy" })
+      expect(yield* Stream.run(stream(src!, { chunkSectors: 7 }), sink(dst!))).toBe(300)
+      expect(yield* compare(src!, dst!)).toBe(0)
+    }))
+})
