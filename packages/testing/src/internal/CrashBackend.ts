@@ -77,10 +77,19 @@ export const snapshotBackend = (ramdisk: RamdiskShape, sectorSize: number): Back
     )
 })
 
-/** A journal image: the device size and every sector the simulator has changed. */
+/**
+ * A journal image: the device size and every sector the simulator has
+ * changed, plus where it came from. Images form a tree (each barrier or
+ * crash adds a child), and each records the sectors that differ from its
+ * parent, so two images are compared over the sectors changed on the path
+ * between them rather than over everything ever written.
+ */
 export interface Image {
   readonly sizeSectors: number
   readonly sectors: HashMap.HashMap<number, Uint8Array>
+  readonly parent: Image | undefined
+  readonly changed: ReadonlyArray<number>
+  readonly depth: number
 }
 
 /** The journal strategy, for any device. */
@@ -88,24 +97,53 @@ export const journalBackend = (device: BlockDeviceShape, sectorSize: number, siz
   const zero = new Uint8Array(sectorSize)
   /** Contents of each sector before the simulator first changed it. */
   const original = new Map<number, Uint8Array>()
-  let current: Image = { sizeSectors, sectors: HashMap.empty() }
+  /** The last image captured or crashed into, and what changed on the device since. */
+  let anchor: Image = { sizeSectors, sectors: HashMap.empty(), parent: undefined, changed: [], depth: 0 }
+  let liveSectors = anchor.sectors
+  let liveSize = sizeSectors
+  let sinceAnchor = new Set<number>()
 
-  const contentIn = (image: Image, sector: number): Uint8Array =>
-    sector >= image.sizeSectors ? zero : Option.getOrUndefined(HashMap.get(image.sectors, sector)) ?? original.get(sector) ?? zero
+  const contentIn = (size: number, sectors: HashMap.HashMap<number, Uint8Array>, sector: number): Uint8Array =>
+    sector >= size ? zero : Option.getOrUndefined(HashMap.get(sectors, sector)) ?? original.get(sector) ?? zero
 
   const sectorsOf = (sectors: number, data: Uint8Array | undefined) =>
     Array.from({ length: sectors }, (_, i) => data === undefined ? zero : data.subarray(i * sectorSize, (i + 1) * sectorSize))
 
-  const setAll = (image: Image, sectorStart: number, contents: ReadonlyArray<Uint8Array>): Image => ({
-    sizeSectors: image.sizeSectors,
-    sectors: HashMap.mutate(image.sectors, (map) => {
-      contents.forEach((bytes, i) => HashMap.set(map, sectorStart + i, bytes))
+  const setAll = (
+    map: HashMap.HashMap<number, Uint8Array>,
+    sectorStart: number,
+    contents: ReadonlyArray<Uint8Array>
+  ): HashMap.HashMap<number, Uint8Array> =>
+    HashMap.mutate(map, (mutable) => {
+      contents.forEach((bytes, i) => HashMap.set(mutable, sectorStart + i, bytes))
     })
-  })
+
+  /** Sectors that may differ between the live device and `image`: changes on the tree path between them. */
+  const candidates = (image: Image): Set<number> => {
+    const found = new Set(sinceAnchor)
+    let a: Image | undefined = anchor
+    let b: Image | undefined = image
+    while (a !== b && a !== undefined && b !== undefined) {
+      if (a.depth >= b.depth) {
+        for (const s of a.changed) found.add(s)
+        a = a.parent
+      } else {
+        for (const s of b.changed) found.add(s)
+        b = b.parent
+      }
+    }
+    return found
+  }
 
   return {
     kind: "journal",
-    capture: Effect.sync(() => current),
+    capture: Effect.sync(() => {
+      if (sinceAnchor.size > 0 || liveSize !== anchor.sizeSectors) {
+        anchor = { sizeSectors: liveSize, sectors: liveSectors, parent: anchor, changed: [...sinceAnchor], depth: anchor.depth + 1 }
+        sinceAnchor = new Set()
+      }
+      return anchor
+    }),
     beforeChange: (sectorStart, sectors) =>
       Effect.suspend(() => {
         let missing = false
@@ -119,35 +157,44 @@ export const journalBackend = (device: BlockDeviceShape, sectorSize: number, siz
         })
       }),
     afterChange: (sectorStart, sectors, data) => {
-      current = setAll(current, sectorStart, sectorsOf(sectors, data))
+      liveSectors = setAll(liveSectors, sectorStart, sectorsOf(sectors, data))
+      for (let i = 0; i < sectors; i++) sinceAnchor.add(sectorStart + i)
     },
     afterResize: (newSize) => {
       // Sectors dropped by a shrink read as zeros if the device grows again.
-      const dropped = [...HashMap.keys(current.sectors), ...original.keys()].filter((s) => s >= newSize)
-      current = {
-        sizeSectors: newSize,
-        sectors: HashMap.mutate(current.sectors, (map) => {
-          for (const s of dropped) HashMap.set(map, s, zero)
-        })
-      }
+      const dropped = [...HashMap.keys(liveSectors), ...original.keys()].filter((s) => s >= newSize)
+      liveSectors = HashMap.mutate(liveSectors, (map) => {
+        for (const s of dropped) HashMap.set(map, s, zero)
+      })
+      for (const s of dropped) sinceAnchor.add(s)
+      liveSize = newSize
     },
     readImage: (image, runs) =>
       Effect.sync(() =>
         runs.map(([start, count]) => {
           const buffer = new Uint8Array(count * sectorSize)
-          for (let i = 0; i < count; i++) buffer.set(contentIn(image, start + i), i * sectorSize)
+          for (let i = 0; i < count; i++) buffer.set(contentIn(image.sizeSectors, image.sectors, start + i), i * sectorSize)
           return buffer
         })
       ),
     reset: (image, pieces) =>
       Effect.suspend(() => {
-        let target = image
-        for (const piece of pieces) target = setAll(target, piece.sectorStart, sectorsOf(piece.sectors, piece.data))
-        const from = current
-        const sectors = new Set<number>([...HashMap.keys(from.sectors), ...HashMap.keys(target.sectors)])
-        const differing = [...sectors].filter((s) => s < target.sizeSectors).sort((a, b) => a - b).filter((s) => {
-          const want = contentIn(target, s)
-          const have = s < from.sizeSectors ? contentIn(from, s) : zero
+        let targetSectors = image.sectors
+        const changed = new Set<number>()
+        for (const piece of pieces) {
+          targetSectors = setAll(targetSectors, piece.sectorStart, sectorsOf(piece.sectors, piece.data))
+          for (let i = 0; i < piece.sectors; i++) changed.add(piece.sectorStart + i)
+        }
+        const targetSize = image.sizeSectors
+        const fromSize = liveSize
+        const fromSectors = liveSectors
+        // A size change can expose sectors no path records: compare everything known then.
+        const maybe = targetSize === fromSize ?
+          new Set([...candidates(image), ...changed]) :
+          new Set([...HashMap.keys(fromSectors), ...HashMap.keys(targetSectors), ...original.keys()])
+        const differing = [...maybe].filter((s) => s < targetSize).sort((a, b) => a - b).filter((s) => {
+          const want = contentIn(targetSize, targetSectors, s)
+          const have = contentIn(fromSize, fromSectors, s)
           if (want === have) return false
           for (let i = 0; i < sectorSize; i++) if (want[i] !== have[i]) return true
           return false
@@ -156,16 +203,20 @@ export const journalBackend = (device: BlockDeviceShape, sectorSize: number, siz
         const runs: Array<{ start: number; buffers: Array<Uint8Array> }> = []
         for (const s of differing) {
           const last = runs[runs.length - 1]
-          if (last !== undefined && last.start + last.buffers.length === s) last.buffers.push(contentIn(target, s))
-          else runs.push({ start: s, buffers: [contentIn(target, s)] })
+          const bytes = contentIn(targetSize, targetSectors, s)
+          if (last !== undefined && last.start + last.buffers.length === s) last.buffers.push(bytes)
+          else runs.push({ start: s, buffers: [bytes] })
         }
-        const resize = target.sizeSectors === from.sizeSectors ? Effect.void : device.resize(target.sizeSectors)
+        const resize = targetSize === fromSize ? Effect.void : device.resize(targetSize)
         return Effect.andThen(
           resize,
           Effect.forEach(runs, (run) => device.write(run.start, run.buffers), { discard: true })
         ).pipe(Effect.map(() => {
-          current = target
-          return target
+          anchor = { sizeSectors: targetSize, sectors: targetSectors, parent: image, changed: [...changed], depth: image.depth + 1 }
+          liveSectors = targetSectors
+          liveSize = targetSize
+          sinceAnchor = new Set()
+          return anchor
         }))
       })
   }
