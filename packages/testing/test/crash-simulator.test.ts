@@ -1,6 +1,6 @@
 import { BlockDevice, IOError, type WriteError } from "@effect-block/block"
 import { RamdiskLive, RegistryLive } from "@effect-block/ramdisk"
-import { CrashSimulator, CrashSimulatorLive, type CrashState } from "@effect-block/testing"
+import { conformance, CrashSimulator, CrashSimulatorLive, type CrashState } from "@effect-block/testing"
 import { describe, expect, it } from "@effect/vitest"
 import { Arbitrary, Effect, Layer, Schema } from "effect"
 
@@ -436,3 +436,10 @@ for (const [backend, layer] of backends) {
     })
   })
 }
+
+// The wrapped device is still a block device: it keeps the whole contract, over either backend.
+conformance("CrashSimulator over a ramdisk (snapshot backend)", CrashSimulatorLive().pipe(Layer.provide(Disk())))
+conformance(
+  "CrashSimulator over a ramdisk (journal backend)",
+  CrashSimulatorLive({ backend: "journal" }).pipe(Layer.provide(Disk()))
+)
