@@ -13,6 +13,7 @@ import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
+import * as Layer from "effect/Layer"
 import * as Schema from "effect/Schema"
 import * as Fs from "node:fs/promises"
 import * as Os from "node:os"
@@ -153,6 +154,32 @@ describe("FileLive: opening", () => {
       // Opening it read-only always works.
       const device = yield* FileDevice.make({ path, readOnly: true })
       expect((yield* device.info).readWrite).toBe(false)
+    }))
+})
+
+describe("FileLive: open or create", () => {
+  it.effect("opening first and creating on NotFound makes the image once and reopens it afterwards", () =>
+    Effect.gen(function*() {
+      const path = yield* imagePath
+      const Disk = Layer.effect(
+        BlockDevice,
+        FileDevice.make({ path }).pipe(
+          Effect.catchTag("FileOpenError", (error) =>
+            error.reason === "NotFound" ? FileDevice.make({ path, create: { sizeSectors: 16 } }) : Effect.fail(error))
+        )
+      )
+      yield* Effect.provide(Effect.flatMap(BlockDevice, (device) => device.write(2, filled(512, 4))), Disk)
+      const back = yield* Effect.provide(
+        Effect.gen(function*() {
+          const device = yield* BlockDevice
+          const buffer = new Uint8Array(512)
+          yield* device.read(2, buffer)
+          return [yield* device.info, buffer] as const
+        }),
+        Disk
+      )
+      expect(back[0].sizeSectors).toBe(16)
+      expect(back[1]).toEqual(filled(512, 4))
     }))
 })
 
