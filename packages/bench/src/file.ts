@@ -3,7 +3,9 @@
  * through the effect-block file device against plain `node:fs` positional
  * writes and reads (`FileHandle.write`/`read` with an explicit position) on
  * the same file, at the same offsets, with the same buffer. The target is the
- * file device reaching at least 0.8× of plain `node:fs`.
+ * file device reaching at least 0.8× of plain `node:fs`. Each timed sample
+ * sweeps the whole 256 MiB file four times; the ratio is the median of the
+ * per-repetition ratios.
  *
  * Informational rows add 4 KiB random I/O, where the device's per-request
  * work (validation, the range lock, one Effect step) weighs most.
@@ -39,12 +41,14 @@ const sectorSize = 512
 /** How much work each part does; `quick` is a smoke test of the suite, not a measurement. */
 interface Scale {
   readonly fileBytes: number
+  /** Sequential passes over the whole file per timed sample, so a sample lasts long enough to time. */
+  readonly sweeps: number
   readonly randomOps: number
   readonly repetitions: number
 }
 
-const fullScale: Scale = { fileBytes: 256 * MiB, randomOps: 20_000, repetitions: 5 }
-const quickScale: Scale = { fileBytes: 16 * MiB, randomOps: 1_000, repetitions: 2 }
+const fullScale: Scale = { fileBytes: 256 * MiB, sweeps: 4, randomOps: 20_000, repetitions: 9 }
+const quickScale: Scale = { fileBytes: 16 * MiB, sweeps: 1, randomOps: 1_000, repetitions: 2 }
 
 /** Same offsets for every contender: the seed is fixed. */
 const offsetSeed = 0xf11e_b10c
@@ -105,7 +109,10 @@ interface Workload {
   readonly target?: number | undefined
 }
 
-/** Median MiB/s of each contender, measured round-robin after one warm-up pass each. */
+/**
+ * MiB/s of each contender in each repetition, measured round-robin after one
+ * warm-up pass each, so both contenders of a repetition see the same machine.
+ */
 const measure = (workload: Workload, contenders: ReadonlyArray<Contender>, repetitions: number) =>
   Effect.gen(function*() {
     const buffer = new Uint8Array(workload.bytesPerOp)
@@ -120,19 +127,24 @@ const measure = (workload: Workload, contenders: ReadonlyArray<Contender>, repet
         samples[index]?.push(throughput(workload.offsets.length, workload.bytesPerOp, milliseconds).mibPerSecond)
       }
     }
-    return samples.map(median)
+    return samples
   })
 
-const rowsOf = (workload: Workload, contenders: ReadonlyArray<Contender>, mibPerSecond: ReadonlyArray<number>) => {
-  const [device = Number.NaN, fs = Number.NaN] = mibPerSecond
+/**
+ * Each contender's median, and the device's ratio to `node:fs` as the median
+ * of the per-repetition ratios: pairing the two passes of a repetition keeps
+ * a change in machine load between repetitions out of the ratio.
+ */
+const rowsOf = (workload: Workload, contenders: ReadonlyArray<Contender>, samples: ReadonlyArray<ReadonlyArray<number>>) => {
+  const [device = [], fs = []] = samples
   const rows: Array<Row> = contenders.map((contender, index) => ({
     name: `file ${workload.name}: ${contender.name}`,
-    value: mibPerSecond[index] ?? Number.NaN,
+    value: median(samples[index] ?? []),
     unit: "MiB/s"
   }))
   rows.push({
     name: `file ${workload.name}: device / node:fs`,
-    value: ratio(device, fs),
+    value: median(device.map((value, index) => ratio(value, fs[index] ?? Number.NaN))),
     unit: "×",
     target: workload.target === undefined ? undefined : atLeast(workload.target)
   })
@@ -158,7 +170,8 @@ export const runFileBenchmark = (scale: Scale): Effect.Effect<ReadonlyArray<Row>
     )
     const contenders = [deviceContender(device), fsContender(handle)]
 
-    const sequential = Float64Array.from({ length: scale.fileBytes / MiB }, (_, i) => i * MiB)
+    const chunks = scale.fileBytes / MiB
+    const sequential = Float64Array.from({ length: chunks * scale.sweeps }, (_, i) => (i % chunks) * MiB)
     const random = randomBlocks(offsetSeed, scale.randomOps, scale.fileBytes / (4 * KiB)).map((block) => block * 4 * KiB)
     const workloads: ReadonlyArray<Workload> = [
       { name: "1 MiB sequential write", kind: "write", offsets: sequential, bytesPerOp: MiB, target: 0.8 },
@@ -168,7 +181,7 @@ export const runFileBenchmark = (scale: Scale): Effect.Effect<ReadonlyArray<Row>
     ]
     const rows: Array<Row> = []
     for (const workload of workloads) {
-      yield* progress(`file: ${workload.name} over a ${scale.fileBytes / MiB} MiB file`)
+      yield* progress(`file: ${workload.name}, ${workload.offsets.length} requests over a ${scale.fileBytes / MiB} MiB file`)
       rows.push(...rowsOf(workload, contenders, yield* measure(workload, contenders, scale.repetitions)))
     }
     return rows
