@@ -205,10 +205,11 @@ describe("sector sizes", () => {
     }).pipe(Effect.provide(disk({ sectorSize, sizeSectors: 64 }))))
 })
 
+const deviceSectors = 4096 // 512 pages: a two-level index whose leaves and inner nodes fill up
 const PageOp = Schema.Tuple([
   Schema.Literals(["write", "discard"]),
-  Schema.Int.check(Schema.isBetween({ minimum: 0, maximum: 255 })),
-  Schema.Int.check(Schema.isBetween({ minimum: 1, maximum: 40 }))
+  Schema.Int.check(Schema.isBetween({ minimum: 0, maximum: deviceSectors - 1 })),
+  Schema.Int.check(Schema.isBetween({ minimum: 1, maximum: 1200 }))
 ])
 
 describe("seeks at page granularity", () => {
@@ -220,7 +221,7 @@ describe("seeks at page granularity", () => {
         const ramdisk = yield* Ramdisk
         const pages = new Set<number>()
         for (const [op, start, length] of history) {
-          const count = Math.min(length, 256 - start)
+          const count = Math.min(length, deviceSectors - start)
           if (op === "write") {
             yield* ramdisk.write(start, filled(count * 512, 1))
             for (let s = start; s < start + count; s++) pages.add(Math.floor(s / 8))
@@ -229,15 +230,21 @@ describe("seeks at page granularity", () => {
             for (let page = Math.ceil(start / 8); page < Math.floor((start + count) / 8); page++) pages.delete(page)
           }
         }
-        for (let from = 0; from <= 256; from++) {
-          let expectedMapped = 256
-          for (let s = from; s < 256; s++) if (pages.has(Math.floor(s / 8))) { expectedMapped = s; break }
-          let expectedUnmapped = 256
-          for (let s = from; s < 256; s++) if (!pages.has(Math.floor(s / 8))) { expectedUnmapped = s; break }
-          expect(yield* ramdisk.seekMapped(from)).toBe(expectedMapped)
-          expect(yield* ramdisk.seekUnmapped(from)).toBe(expectedUnmapped)
+        // The expected answers for every sector, in one backward pass.
+        const expectedMapped = new Array<number>(deviceSectors + 1).fill(deviceSectors)
+        const expectedUnmapped = new Array<number>(deviceSectors + 1).fill(deviceSectors)
+        for (let s = deviceSectors - 1; s >= 0; s--) {
+          const mapped = pages.has(Math.floor(s / 8))
+          expectedMapped[s] = mapped ? s : expectedMapped[s + 1]!
+          expectedUnmapped[s] = mapped ? expectedUnmapped[s + 1]! : s
+        }
+        for (let from = 0; from <= deviceSectors; from++) {
+          const mapped = yield* ramdisk.seekMapped(from)
+          const unmapped = yield* ramdisk.seekUnmapped(from)
+          if (mapped !== expectedMapped[from]) expect(mapped, `seekMapped(${from})`).toBe(expectedMapped[from])
+          if (unmapped !== expectedUnmapped[from]) expect(unmapped, `seekUnmapped(${from})`).toBe(expectedUnmapped[from])
         }
         expect((yield* ramdisk.stats).allocatedPages).toBe(pages.size)
-      }).pipe(Effect.provide(disk()))
+      }).pipe(Effect.provide(disk({ sizeSectors: deviceSectors })))
   )
 })

@@ -95,11 +95,14 @@ const setNode = (node: Node | undefined, height: number, page: number, generatio
   if (node !== undefined && (node.full & bit) !== 0) return node
   const child = node?.children![c]
   const updated = setNode(child, height - 1, page - c * childSpan, generation)
-  if (node !== undefined && updated === child) return node
+  // An owned child changes in place, so `updated === child` does not mean
+  // nothing changed: the child may have just become full.
+  const full = updated.full === ALL
+  if (node !== undefined && updated === child && !full) return node
   const parent = node === undefined ? fresh(height, generation) : owned(node, generation)
   parent.children![c] = updated
   parent.any |= bit
-  if (updated.full === ALL) parent.full |= bit
+  if (full) parent.full |= bit
   return parent
 }
 
@@ -136,11 +139,14 @@ const clearNode = (
     if ((result.any & bit) === 0) continue
     const child = result.children![c]
     const updated = clearNode(child, height - 1, from - c * childSpan, to - c * childSpan, generation)
-    if (updated === child) continue
+    // An owned child changes in place: compare its fullness, not just its identity.
+    const full = updated !== undefined && updated.full === ALL
+    if (updated === child && full === ((result.full & bit) !== 0)) continue
     result = owned(result, generation)
     result.children![c] = updated
     if (updated === undefined) result.any &= ~bit
-    if (updated === undefined || updated.full !== ALL) result.full &= ~bit
+    if (full) result.full |= bit
+    else result.full &= ~bit
   }
   return result.any === 0 ? undefined : result
 }
@@ -163,6 +169,7 @@ const nextMappedIn = (node: Node, height: number, page: number): number => {
     const found = nextMappedIn(node.children![c]!, height - 1, page - c * childSpan)
     if (found >= 0) return c * childSpan + found
   }
+  // Every child marked in `any` holds a mapped page, so the first one later on has the answer.
   const later = bitsFrom(node.any, c + 1)
   if (later === 0) return -1
   const next = lowestBit(later)
