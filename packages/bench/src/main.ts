@@ -19,9 +19,12 @@ import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import { canCollectGarbage, formatMarkdown, formatTable, progress, Quick, type Row, type Suite } from "./harness.js"
+import * as Combinators from "./combinators.js"
+import * as Crash from "./crash.js"
+import * as File from "./file.js"
 import * as Ramdisk from "./ramdisk.js"
 
-const suites: ReadonlyArray<Suite> = [Ramdisk.suite]
+const suites: ReadonlyArray<Suite> = [Ramdisk.suite, Crash.suite, Combinators.suite, File.suite]
 
 const usage = "usage: node --expose-gc packages/bench/dist/main.js [--markdown <file>] [--only <suite>]... [--quick]"
 
