@@ -5,7 +5,7 @@
  * suite in conformance.test.ts.
  */
 import { BlockDevice } from "@effect-block/block"
-import { Ramdisk, RamdiskLive, Registry, RegistryLive } from "@effect-block/ramdisk"
+import { Ramdisk, RamdiskLive, Registry, RegistryLive, type Snapshot } from "@effect-block/ramdisk"
 import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
@@ -247,4 +247,83 @@ describe("seeks at page granularity", () => {
         expect((yield* ramdisk.stats).allocatedPages).toBe(pages.size)
       }).pipe(Effect.provide(disk({ sizeSectors: deviceSectors })))
   )
+})
+
+/** The first byte where two buffers differ, or -1: a fast stand-in for deep equality on large buffers. */
+const firstDifference = (a: Uint8Array, b: Uint8Array): number => {
+  if (a.byteLength !== b.byteLength) return Math.min(a.byteLength, b.byteLength)
+  for (let i = 0; i < a.byteLength; i++) if (a[i] !== b[i]) return i
+  return -1
+}
+
+const chunkSectors = 64 // at 4096-byte sectors, one sector per page and 64 pages per chunk
+const DenseOp = Schema.Tuple([
+  Schema.Literals(["write", "write", "write", "discard", "snapshot", "restore", "resize"]),
+  Schema.Int.check(Schema.isBetween({ minimum: 0, maximum: 3 * chunkSectors })),
+  Schema.Int.check(Schema.isBetween({ minimum: 0, maximum: 3 * chunkSectors })),
+  Schema.Int.check(Schema.isBetween({ minimum: 1, maximum: 255 }))
+])
+
+describe("whole chunks (the one-copy layout of fully written chunks)", () => {
+  it.effect.prop(
+    "read back exactly what a flat model holds after writes, discards, snapshots, restores and resizes",
+    [Schema.Array(DenseOp).check(Schema.isMaxLength(25))],
+    ([history]) =>
+      Effect.gen(function*() {
+        const ramdisk = yield* Ramdisk
+        const sectorSize = 4096
+        let model = new Uint8Array(3 * chunkSectors * sectorSize)
+        const snapshots: Array<{ snapshot: Snapshot; model: Uint8Array }> = []
+        for (const [op, a, b, fill] of history) {
+          const size = model.byteLength / sectorSize
+          const start = Math.min(a, size)
+          const count = Math.min(b, size - start)
+          if (op === "write") {
+            // Pre-fill whole chunks often: writes of 64+ sectors make chunks dense.
+            yield* ramdisk.write(start, filled(count * sectorSize, fill))
+            model.fill(fill, start * sectorSize, (start + count) * sectorSize)
+          } else if (op === "discard") {
+            yield* ramdisk.discard(start, count)
+            model.fill(0, start * sectorSize, (start + count) * sectorSize)
+          } else if (op === "snapshot") {
+            snapshots.push({ snapshot: yield* ramdisk.snapshot, model: model.slice() })
+          } else if (op === "restore" && snapshots.length > 0) {
+            const chosen = snapshots[a % snapshots.length]!
+            yield* ramdisk.restore(chosen.snapshot)
+            model = chosen.model.slice()
+          } else if (op === "resize") {
+            const next = new Uint8Array(Math.max(a, 1) * sectorSize)
+            next.set(model.subarray(0, Math.min(model.byteLength, next.byteLength)))
+            yield* ramdisk.resize(next.byteLength / sectorSize)
+            model = next
+          }
+          const actual = new Uint8Array(model.byteLength)
+          yield* ramdisk.read(0, actual)
+          expect(firstDifference(actual, model), `after ${op} ${a} ${b}`).toBe(-1)
+        }
+        for (const { snapshot, model: expected } of snapshots) {
+          yield* ramdisk.restore(snapshot)
+          const actual = new Uint8Array(expected.byteLength)
+          yield* ramdisk.read(0, actual)
+          expect(firstDifference(actual, expected)).toBe(-1)
+        }
+      }).pipe(Effect.provide(disk({ sectorSize: 4096, sizeSectors: 3 * chunkSectors })))
+  )
+
+  it.effect("a snapshot of a fully written chunk keeps its data while the chunk is rewritten page by page", () =>
+    Effect.gen(function*() {
+      const ramdisk = yield* Ramdisk
+      yield* ramdisk.write(0, filled(chunkSectors * 4096, 1))
+      const snapshot = yield* ramdisk.snapshot
+      for (let sector = 0; sector < chunkSectors; sector++) yield* ramdisk.write(sector, filled(4096, 2))
+      yield* ramdisk.write(10, filled(4096 * 20, 3))
+      const now = new Uint8Array(chunkSectors * 4096)
+      yield* ramdisk.read(0, now)
+      expect(now.subarray(0, 10 * 4096).every((b) => b === 2)).toBe(true)
+      expect(now.subarray(10 * 4096, 30 * 4096).every((b) => b === 3)).toBe(true)
+      yield* ramdisk.restore(snapshot)
+      yield* ramdisk.read(0, now)
+      expect(now.every((b) => b === 1)).toBe(true)
+      expect((yield* ramdisk.stats).allocatedPages).toBe(chunkSectors)
+    }).pipe(Effect.provide(disk({ sectorSize: 4096, sizeSectors: 2 * chunkSectors }))))
 })

@@ -25,16 +25,37 @@ import * as MappedIndex from "./MappedIndex.js"
 
 export { Epoch }
 
-interface Page {
-  readonly epoch: Epoch
-  readonly bytes: Uint8Array
-}
-
+/**
+ * 64 consecutive pages. Pages are bare `Uint8Array`s (no wrapper object: one
+ * pointer less to chase per access); which of them belong to the chunk's
+ * epoch, and so may change in place, is kept in two 32-bit masks.
+ */
 interface Chunk {
   readonly epoch: Epoch
-  readonly pages: Array<Page | undefined>
+  readonly pages: Array<Uint8Array | undefined>
+  /** Bit i: page i was allocated in `epoch` (pages 0-31). Mutable while the chunk is owned. */
+  ownedLow: number
+  /** Bit i: page 32 + i was allocated in `epoch`. */
+  ownedHigh: number
   /** Pages present in `pages`. Mutable while the chunk is owned. */
   count: number
+  /**
+   * Set when the chunk is dense: all 64 pages present, owned, and laid out in
+   * this one buffer (each `pages[i]` is a view of it), so a transfer spanning
+   * many pages is one copy. Only ever set on an owned chunk; a copy of the
+   * chunk for a later epoch starts sparse again, sharing the views.
+   */
+  slab: Uint8Array | undefined
+}
+
+const ALL_OWNED = -1
+
+const isOwned = (chunk: Chunk, slot: number): boolean =>
+  slot < 32 ? (chunk.ownedLow & (1 << slot)) !== 0 : (chunk.ownedHigh & (1 << (slot - 32))) !== 0
+
+const markOwned = (chunk: Chunk, slot: number): void => {
+  if (slot < 32) chunk.ownedLow |= 1 << slot
+  else chunk.ownedHigh |= 1 << (slot - 32)
 }
 
 /** An immutable picture of a device's data and size. */
@@ -96,9 +117,17 @@ class Writer {
   private writableChunk(chunkNumber: number): Chunk {
     const chunk = this.lookup(chunkNumber)
     if (chunk !== undefined && chunk.epoch === this.epoch) return chunk
+    // A copied chunk owns none of its pages yet: they are shared with the older epoch.
     const copy: Chunk = chunk === undefined ?
-      { epoch: this.epoch, pages: new Array<Page | undefined>(CHUNK_PAGES), count: 0 } :
-      { epoch: this.epoch, pages: chunk.pages.slice(), count: chunk.count }
+      {
+        epoch: this.epoch,
+        pages: new Array<Uint8Array | undefined>(CHUNK_PAGES),
+        ownedLow: 0,
+        ownedHigh: 0,
+        count: 0,
+        slab: undefined
+      } :
+      { epoch: this.epoch, pages: chunk.pages.slice(), ownedLow: 0, ownedHigh: 0, count: chunk.count, slab: undefined }
     this.chunks = HashMap.set(this.chunks, chunkNumber, copy)
     this.chunk = copy
     return copy
@@ -108,20 +137,44 @@ class Writer {
   writablePage(pageNumber: number): Uint8Array {
     const chunkNumber = Math.floor(pageNumber / CHUNK_PAGES)
     const slot = pageNumber - chunkNumber * CHUNK_PAGES
-    const current = this.lookup(chunkNumber)?.pages[slot]
-    // A page of the current epoch is reachable from the live contents only.
-    if (current !== undefined && current.epoch === this.epoch) return current.bytes
+    const current = this.lookup(chunkNumber)
+    // A page owned by the current epoch is reachable from the live contents only.
+    if (current !== undefined && current.epoch === this.epoch && isOwned(current, slot)) return current.pages[slot]!
     const chunk = this.writableChunk(chunkNumber)
     const page = chunk.pages[slot]
-    if (page !== undefined && page.epoch === this.epoch) return page.bytes
-    const bytes = page === undefined ? new Uint8Array(this.pageSize) : page.bytes.slice()
-    chunk.pages[slot] = { epoch: this.epoch, bytes }
+    const bytes = page === undefined ? new Uint8Array(this.pageSize) : page.slice()
+    chunk.pages[slot] = bytes
+    markOwned(chunk, slot)
     if (page === undefined) {
       chunk.count++
       this.pageCount++
       this.index = MappedIndex.set(this.index, pageNumber, this.epoch)
     }
+    if (chunk.ownedLow === ALL_OWNED && chunk.ownedHigh === ALL_OWNED) return this.densify(chunk, slot)
     return bytes
+  }
+
+  /**
+   * Moves a chunk whose 64 pages are all present and owned into one buffer:
+   * one 64-page copy, after which transfers across the chunk are single copies.
+   * Returns the new view of page `slot`.
+   */
+  private densify(chunk: Chunk, slot: number): Uint8Array {
+    const { pageSize } = this
+    const slab = new Uint8Array(CHUNK_PAGES * pageSize)
+    for (let i = 0; i < CHUNK_PAGES; i++) {
+      const view = slab.subarray(i * pageSize, (i + 1) * pageSize)
+      view.set(chunk.pages[i]!)
+      chunk.pages[i] = view
+    }
+    chunk.slab = slab
+    return chunk.pages[slot]!
+  }
+
+  /** The buffer of a dense chunk of the current epoch, to be changed in place; otherwise undefined. */
+  ownedSlab(chunkNumber: number): Uint8Array | undefined {
+    const chunk = this.lookup(chunkNumber)
+    return chunk !== undefined && chunk.epoch === this.epoch ? chunk.slab : undefined
   }
 
   /** The page's bytes if it is held, for zeroing part of it; never allocates. */
@@ -139,6 +192,10 @@ class Writer {
       const slot = page - chunkNumber * CHUNK_PAGES
       if (chunk.pages[slot] === undefined) continue
       chunk.pages[slot] = undefined
+      // No longer full: the remaining views keep the buffer alive, but the chunk is sparse again.
+      chunk.slab = undefined
+      if (slot < 32) chunk.ownedLow &= ~(1 << slot)
+      else chunk.ownedHigh &= ~(1 << (slot - 32))
       chunk.count--
       this.pageCount--
       if (chunk.count === 0) {
@@ -186,11 +243,20 @@ const readRange = (
       chunkNumber = wantedChunk
       chunk = Option.getOrUndefined(HashMap.get(contents.chunks, chunkNumber))
     }
+    const slab = chunk?.slab
+    if (slab !== undefined) {
+      // A dense chunk: copy everything wanted from it at once.
+      const inChunk = position - chunkNumber * CHUNK_PAGES * pageSize
+      const count = Math.min(slab.byteLength - inChunk, length - done)
+      target.set(slab.subarray(inChunk, inChunk + count), targetOffset + done)
+      done += count
+      continue
+    }
     const page = chunk?.pages[pageNumber - chunkNumber * CHUNK_PAGES]
     if (page === undefined) {
       target.fill(0, targetOffset + done, targetOffset + done + n)
     } else {
-      target.set(n === pageSize ? page.bytes : page.bytes.subarray(inPage, inPage + n), targetOffset + done)
+      target.set(n === pageSize ? page : page.subarray(inPage, inPage + n), targetOffset + done)
     }
     done += n
   }
@@ -226,6 +292,17 @@ export const write = (
     let done = 0
     while (done < length) {
       const pageNumber = Math.floor(position / pageSize)
+      const chunkNumber = Math.floor(pageNumber / CHUNK_PAGES)
+      const slab = writer.ownedSlab(chunkNumber)
+      if (slab !== undefined) {
+        // A dense chunk of this epoch: copy everything that falls in it at once.
+        const inChunk = position - chunkNumber * CHUNK_PAGES * pageSize
+        const count = Math.min(slab.byteLength - inChunk, length - done)
+        slab.set(count === length ? buffer : buffer.subarray(done, done + count), inChunk)
+        done += count
+        position += count
+        continue
+      }
       const inPage = position - pageNumber * pageSize
       const n = Math.min(pageSize - inPage, length - done)
       writer.writablePage(pageNumber).set(n === length ? buffer : buffer.subarray(done, done + n), inPage)
