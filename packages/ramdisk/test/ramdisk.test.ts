@@ -327,3 +327,36 @@ describe("whole chunks (the one-copy layout of fully written chunks)", () => {
       expect((yield* ramdisk.stats).allocatedPages).toBe(chunkSectors)
     }).pipe(Effect.provide(disk({ sectorSize: 4096, sizeSectors: 2 * chunkSectors }))))
 })
+
+describe("whole-chunk writes", () => {
+  it.effect("replace a chunk shared with a snapshot without changing the snapshot, counting pages once", () =>
+    Effect.gen(function*() {
+      const ramdisk = yield* Ramdisk
+      yield* ramdisk.write(3, filled(4096, 1)) // one page of chunk 0
+      const snapshot = yield* ramdisk.snapshot
+      yield* ramdisk.write(0, filled(chunkSectors * 4096, 2)) // all of chunk 0
+      expect((yield* ramdisk.stats).allocatedPages).toBe(chunkSectors)
+      yield* ramdisk.write(0, filled(chunkSectors * 4096, 3)) // again, now in place
+      expect((yield* ramdisk.stats).allocatedPages).toBe(chunkSectors)
+      expect(yield* ramdisk.seekUnmapped(0)).toBe(chunkSectors)
+      const now = new Uint8Array(chunkSectors * 4096)
+      yield* ramdisk.read(0, now)
+      expect(now.every((b) => b === 3)).toBe(true)
+      yield* ramdisk.restore(snapshot)
+      yield* ramdisk.read(0, now)
+      expect(firstDifference(now.subarray(3 * 4096, 4 * 4096), filled(4096, 1))).toBe(-1)
+      expect(now.subarray(0, 3 * 4096).every((b) => b === 0)).toBe(true)
+      expect((yield* ramdisk.stats).allocatedPages).toBe(1)
+    }).pipe(Effect.provide(disk({ sectorSize: 4096, sizeSectors: 2 * chunkSectors }))))
+
+  it.effect("copy the caller's data: changing the buffer afterwards changes nothing", () =>
+    Effect.gen(function*() {
+      const ramdisk = yield* Ramdisk
+      const data = filled(2 * chunkSectors * 4096, 5)
+      yield* ramdisk.write(0, data)
+      data.fill(6)
+      const now = new Uint8Array(data.byteLength)
+      yield* ramdisk.read(0, now)
+      expect(now.every((b) => b === 5)).toBe(true)
+    }).pipe(Effect.provide(disk({ sectorSize: 4096, sizeSectors: 2 * chunkSectors }))))
+})

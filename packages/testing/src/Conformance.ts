@@ -660,7 +660,7 @@ const discardRules = (supported: boolean): ReadonlyArray<ConformanceRule> =>
           Effect.gen(function*() {
             yield* prefill(device, info)
             yield* device.discard(info.sizeSectors - 1, 1)
-            // Never-written sectors between the head and the tail, when the device has any.
+            // Never-written sectors between the head and the tail, if the device is large enough to have some.
             if (info.sizeSectors - 2 > headSectors) yield* device.discard(headSectors, info.sizeSectors - 2 - headSectors)
             yield* expectZeroSectors("the last sector", device, info.sectorSize, info.sizeSectors - 1, 1)
             yield* expectSectors(

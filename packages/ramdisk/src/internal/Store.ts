@@ -171,6 +171,34 @@ class Writer {
     return chunk.pages[slot]!
   }
 
+  /**
+   * Replaces a whole chunk with `slab` (64 pages of new data, owned by no one
+   * else): one allocation and one copy instead of 64, for large writes into
+   * chunks that are absent or shared with a snapshot.
+   */
+  replaceChunk(chunkNumber: number, slab: Uint8Array): void {
+    const { pageSize } = this
+    const previous = this.lookup(chunkNumber)
+    const pages = new Array<Uint8Array | undefined>(CHUNK_PAGES)
+    for (let i = 0; i < CHUNK_PAGES; i++) pages[i] = slab.subarray(i * pageSize, (i + 1) * pageSize)
+    const chunk: Chunk = {
+      epoch: this.epoch,
+      pages,
+      ownedLow: ALL_OWNED,
+      ownedHigh: ALL_OWNED,
+      count: CHUNK_PAGES,
+      slab
+    }
+    this.chunks = HashMap.set(this.chunks, chunkNumber, chunk)
+    this.chunk = chunk
+    const previousCount = previous?.count ?? 0
+    if (previousCount < CHUNK_PAGES) {
+      this.pageCount += CHUNK_PAGES - previousCount
+      const first = chunkNumber * CHUNK_PAGES
+      for (let page = first; page < first + CHUNK_PAGES; page++) this.index = MappedIndex.set(this.index, page, this.epoch)
+    }
+  }
+
   /** The buffer of a dense chunk of the current epoch, to be changed in place; otherwise undefined. */
   ownedSlab(chunkNumber: number): Uint8Array | undefined {
     const chunk = this.lookup(chunkNumber)
@@ -303,6 +331,14 @@ export const write = (
         position += count
         continue
       }
+      const chunkBytes = CHUNK_PAGES * pageSize
+      if (position === chunkNumber * chunkBytes && length - done >= chunkBytes) {
+        // The write covers this whole chunk: build it dense from a copy of the data.
+        writer.replaceChunk(chunkNumber, buffer.slice(done, done + chunkBytes))
+        done += chunkBytes
+        position += chunkBytes
+        continue
+      }
       const inPage = position - pageNumber * pageSize
       const n = Math.min(pageSize - inPage, length - done)
       writer.writablePage(pageNumber).set(n === length ? buffer : buffer.subarray(done, done + n), inPage)
@@ -356,23 +392,29 @@ export const resize = (contents: Contents, layout: Layout, epoch: Epoch, sizeSec
   return writer.result(sizeSectors)
 }
 
-/** See `BlockDevice.seekMapped`: the result is in sectors. */
-export const seekMapped = (contents: Contents, layout: Layout, from: number): number => {
+/**
+ * A seek in sectors from a page search: the page holding `from` answers at
+ * once; a later page answers at its first sector; none answers the size.
+ */
+const seek = (
+  contents: Contents,
+  layout: Layout,
+  from: number,
+  nextPage: (index: MappedIndex.MappedIndex, page: number) => number
+): number => {
   const size = contents.sizeSectors
   if (from >= size) return size
   const sectorsPerPage = layout.pageSize / layout.sectorSize
   const page = Math.floor(from / sectorsPerPage)
-  const next = MappedIndex.nextMapped(contents.index, page)
+  const next = nextPage(contents.index, page)
   if (next < 0) return size
   return next === page ? from : Math.min(size, next * sectorsPerPage)
 }
 
-/** See `BlockDevice.seekUnmapped`: the result is in sectors. */
-export const seekUnmapped = (contents: Contents, layout: Layout, from: number): number => {
-  const size = contents.sizeSectors
-  if (from >= size) return size
-  const sectorsPerPage = layout.pageSize / layout.sectorSize
-  const page = Math.floor(from / sectorsPerPage)
-  const next = MappedIndex.nextUnmapped(contents.index, page)
-  return next === page ? from : Math.min(size, next * sectorsPerPage)
-}
+/** See `BlockDevice.seekMapped`: the first sector ≥ `from` in a held page, or the size. */
+export const seekMapped = (contents: Contents, layout: Layout, from: number): number =>
+  seek(contents, layout, from, MappedIndex.nextMapped)
+
+/** See `BlockDevice.seekUnmapped`: the first sector ≥ `from` in a page not held, or the size. */
+export const seekUnmapped = (contents: Contents, layout: Layout, from: number): number =>
+  seek(contents, layout, from, MappedIndex.nextUnmapped)
