@@ -383,55 +383,54 @@ const chunkOf = (operation: string, device: BlockDeviceShape, options: ChunkOpti
     return chunkSectors instanceof InvalidRequest ? Effect.fail(chunkSectors) : Effect.succeed([info, chunkSectors])
   })
 
-/** Reads `[start, end)` in chunks into one reused buffer and folds `f` over them. */
-const foldRange = <A, E, R>(
-  device: BlockDeviceShape,
-  info: Info,
-  chunkSectors: number,
-  start: number,
-  end: number,
-  state: { value: A },
-  f: (acc: A, sector: number, data: Uint8Array) => Effect.Effect<A, E, R>,
-  buffer: () => Uint8Array
-): Effect.Effect<void, E | ReadError, R> => {
-  let position = start
-  return Effect.whileLoop({
-    while: () => position < end,
-    body: () => {
-      const sector = position
-      const sectors = Math.min(chunkSectors, end - sector)
-      position += sectors
-      const data = buffer().subarray(0, sectors * info.sectorSize)
-      return device.read(sector, data).pipe(
-        Effect.andThen(Effect.suspend(() => f(state.value, sector, data))),
-        Effect.map((next) => {
-          state.value = next
-        })
-      )
-    },
-    step: () => {}
-  })
+/** One step of a chunked fold: the accumulator, a chunk's first sector and its bytes, to the next accumulator. */
+type ChunkStep<A, E, R> = (acc: A, sector: number, data: Uint8Array) => Effect.Effect<A, E, R>
+
+/** The data-first and data-last forms of {@link fold} and {@link foldMapped}. */
+interface ChunkFold {
+  <A, E, R>(
+    initial: A,
+    f: ChunkStep<A, E, R>,
+    options?: ChunkOptions
+  ): (device: BlockDeviceShape) => Effect.Effect<A, E | ReadError, R>
+  <A, E, R>(
+    device: BlockDeviceShape,
+    initial: A,
+    f: ChunkStep<A, E, R>,
+    options?: ChunkOptions
+  ): Effect.Effect<A, E | ReadError, R>
 }
 
-const lazyBuffer = (info: Info, chunkSectors: number) => {
-  let buffer: Uint8Array | undefined
-  return () => {
-    buffer ??= new Uint8Array(Math.min(chunkSectors, info.sizeSectors) * info.sectorSize)
-    return buffer
-  }
-}
-
-const foldImpl = <A, E, R>(
+/**
+ * Folds `f` over the whole device, or with `mappedOnly` over its mapped runs
+ * only, reading chunks into one buffer reused for every chunk.
+ */
+const foldChunks = (operation: string, mappedOnly: boolean) =>
+<A, E, R>(
   device: BlockDeviceShape,
   initial: A,
-  f: (acc: A, sector: number, data: Uint8Array) => Effect.Effect<A, E, R>,
+  f: ChunkStep<A, E, R>,
   options?: ChunkOptions
 ): Effect.Effect<A, E | ReadError, R> =>
-  Effect.flatMap(chunkOf("fold", device, options), ([info, chunkSectors]) => {
-    const state = { value: initial }
-    return foldRange(device, info, chunkSectors, 0, info.sizeSectors, state, f, lazyBuffer(info, chunkSectors)).pipe(
-      Effect.map(() => state.value)
-    )
+  Effect.flatMap(chunkOf(operation, device, options), ([info, chunkSectors]) => {
+    let acc = initial
+    let buffer: Uint8Array | undefined
+    const foldRange = (start: number, end: number): Effect.Effect<void, E | ReadError, R> =>
+      forEachChunk(start, end, chunkSectors, 1, (sector, sectors) => {
+        buffer ??= new Uint8Array(Math.min(chunkSectors, info.sizeSectors) * info.sectorSize)
+        const data = buffer.subarray(0, sectors * info.sectorSize)
+        return device.read(sector, data).pipe(
+          Effect.andThen(Effect.suspend(() => f(acc, sector, data))),
+          Effect.map((next) => {
+            acc = next
+          })
+        )
+      })
+    const visited = mappedOnly ?
+      forEachRun(device, 0, info.sizeSectors, (run) =>
+        run.mapped ? foldRange(run.start, run.start + run.sectors) : Effect.void) :
+      foldRange(0, info.sizeSectors)
+    return Effect.map(visited, () => acc)
   })
 
 /**
@@ -452,34 +451,7 @@ const foldImpl = <A, E, R>(
  *
  * @since 0.1.0
  */
-export const fold: {
-  <A, E, R>(
-    initial: A,
-    f: (acc: A, sector: number, data: Uint8Array) => Effect.Effect<A, E, R>,
-    options?: ChunkOptions
-  ): (device: BlockDeviceShape) => Effect.Effect<A, E | ReadError, R>
-  <A, E, R>(
-    device: BlockDeviceShape,
-    initial: A,
-    f: (acc: A, sector: number, data: Uint8Array) => Effect.Effect<A, E, R>,
-    options?: ChunkOptions
-  ): Effect.Effect<A, E | ReadError, R>
-} = dual((args) => isDevice(args[0]), foldImpl)
-
-const foldMappedImpl = <A, E, R>(
-  device: BlockDeviceShape,
-  initial: A,
-  f: (acc: A, sector: number, data: Uint8Array) => Effect.Effect<A, E, R>,
-  options?: ChunkOptions
-): Effect.Effect<A, E | ReadError, R> =>
-  Effect.flatMap(chunkOf("foldMapped", device, options), ([info, chunkSectors]) => {
-    const state = { value: initial }
-    const buffer = lazyBuffer(info, chunkSectors)
-    return forEachRun(device, 0, info.sizeSectors, (run): Effect.Effect<void, E | ReadError, R> =>
-      run.mapped ?
-        foldRange(device, info, chunkSectors, run.start, run.start + run.sectors, state, f, buffer) :
-        Effect.void).pipe(Effect.map(() => state.value))
-  })
+export const fold: ChunkFold = dual((args) => isDevice(args[0]), foldChunks("fold", false))
 
 /**
  * Like {@link fold}, but visits only the device's mapped runs (what its
@@ -496,19 +468,7 @@ const foldMappedImpl = <A, E, R>(
  *
  * @since 0.1.0
  */
-export const foldMapped: {
-  <A, E, R>(
-    initial: A,
-    f: (acc: A, sector: number, data: Uint8Array) => Effect.Effect<A, E, R>,
-    options?: ChunkOptions
-  ): (device: BlockDeviceShape) => Effect.Effect<A, E | ReadError, R>
-  <A, E, R>(
-    device: BlockDeviceShape,
-    initial: A,
-    f: (acc: A, sector: number, data: Uint8Array) => Effect.Effect<A, E, R>,
-    options?: ChunkOptions
-  ): Effect.Effect<A, E | ReadError, R>
-} = dual((args) => isDevice(args[0]), foldMappedImpl)
+export const foldMapped: ChunkFold = dual((args) => isDevice(args[0]), foldChunks("foldMapped", true))
 
 const foldUnmappedImpl = <A, E, R>(
   device: BlockDeviceShape,

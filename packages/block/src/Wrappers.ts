@@ -26,7 +26,7 @@ import * as Semaphore from "effect/Semaphore"
 import { BlockDevice, type BlockDeviceShape, makeUnsafe } from "./BlockDevice.js"
 import { InvalidRequest, IsReadOnly, type ReadError, type WriteError } from "./Errors.js"
 import { checkSector, describeValue, type Info } from "./Geometry.js"
-import { defaultChunkSectors, isDevice, positiveOption, subBuffers } from "./internal/Support.js"
+import { defaultChunkSectors, forEachChunk, isDevice, positiveOption, subBuffers } from "./internal/Support.js"
 
 /**
  * A read-only view of `device`: reads and seeks pass through, `info` says
@@ -169,7 +169,7 @@ const overlayImpl = (base: BlockDeviceShape, upper: BlockDeviceShape, options?: 
     ([baseInfo, upperInfo]) => [baseInfo, upperInfo, checkPair(baseInfo, upperInfo)] as const
   )
   const checked = <A, E>(
-    body: (sectorSize: number, sizeSectors: number, blockSectors: number) => Effect.Effect<A, E>
+    body: (pair: PairGeometry) => Effect.Effect<A, E>
   ): Effect.Effect<A, E | InvalidRequest> =>
     Effect.flatMap(geometry, ([baseInfo, , bad]): Effect.Effect<A, E | InvalidRequest> => {
       if (bad !== undefined) return Effect.fail(bad)
@@ -181,7 +181,7 @@ const overlayImpl = (base: BlockDeviceShape, upper: BlockDeviceShape, options?: 
       )
       return blockSectors instanceof InvalidRequest ?
         Effect.fail(blockSectors) :
-        body(baseInfo.sectorSize, baseInfo.sizeSectors, blockSectors)
+        body({ sectorSize: baseInfo.sectorSize, sizeSectors: baseInfo.sizeSectors, blockSectors })
     })
 
   /** Reads `[sectorStart, sectorStart + sectors)`: upper's mapped runs from upper, the rest from base. */
@@ -222,9 +222,7 @@ const overlayImpl = (base: BlockDeviceShape, upper: BlockDeviceShape, options?: 
    * rather than zeros, so reads can trust upper's seeks.
    */
   const writeUpper = (
-    sectorSize: number,
-    sizeSectors: number,
-    blockSectors: number,
+    { blockSectors, sectorSize, sizeSectors }: PairGeometry,
     sectorStart: number,
     buffers: ReadonlyArray<Uint8Array>,
     sectors: number
@@ -247,28 +245,12 @@ const overlayImpl = (base: BlockDeviceShape, upper: BlockDeviceShape, options?: 
   }
 
   /** Makes `[sectorStart, sectorStart + sectors)` read as zeros by writing zeros to upper. */
-  const zero = (
-    sectorSize: number,
-    sizeSectors: number,
-    blockSectors: number,
-    sectorStart: number,
-    sectors: number
-  ): Effect.Effect<void, WriteError> => {
+  const zero = (pair: PairGeometry, sectorStart: number, sectors: number): Effect.Effect<void, WriteError> => {
     // Discarding upper would let base show through, so zeros are written.
-    const chunk = defaultChunkSectors(sectorSize)
-    const zeros = new Uint8Array(Math.min(chunk, sectors) * sectorSize)
-    const end = sectorStart + sectors
-    let position = sectorStart
-    return Effect.whileLoop({
-      while: () => position < end,
-      body: () => {
-        const at = position
-        const n = Math.min(chunk, end - at)
-        position += n
-        return writeUpper(sectorSize, sizeSectors, blockSectors, at, [zeros.subarray(0, n * sectorSize)], n)
-      },
-      step: () => {}
-    })
+    const chunk = defaultChunkSectors(pair.sectorSize)
+    const zeros = new Uint8Array(Math.min(chunk, sectors) * pair.sectorSize)
+    return forEachChunk(sectorStart, sectorStart + sectors, chunk, 1, (at, n) =>
+      writeUpper(pair, at, [zeros.subarray(0, n * pair.sectorSize)], n))
   }
 
   /** The first sector at or after `from` where both upper and base are unmapped, or `size`. */
@@ -296,16 +278,10 @@ const overlayImpl = (base: BlockDeviceShape, upper: BlockDeviceShape, options?: 
     name: "overlay",
     info: Effect.map(geometry, ([baseInfo, upperInfo]): Info => ({ ...baseInfo, readWrite: upperInfo.readWrite })),
     read: (sectorStart, buffers, sectors) =>
-      checked((sectorSize) => shared(read(sectorSize, sectorStart, buffers, sectors))),
-    write: (sectorStart, buffers, sectors) =>
-      checked((sectorSize, sizeSectors, blockSectors) =>
-        exclusive(writeUpper(sectorSize, sizeSectors, blockSectors, sectorStart, buffers, sectors))
-      ),
+      checked(({ sectorSize }) => shared(read(sectorSize, sectorStart, buffers, sectors))),
+    write: (sectorStart, buffers, sectors) => checked((pair) => exclusive(writeUpper(pair, sectorStart, buffers, sectors))),
     flush: upper.flush,
-    discard: (sectorStart, sectors) =>
-      checked((sectorSize, sizeSectors, blockSectors) =>
-        exclusive(zero(sectorSize, sizeSectors, blockSectors, sectorStart, sectors))
-      ),
+    discard: (sectorStart, sectors) => checked((pair) => exclusive(zero(pair, sectorStart, sectors))),
     seekMapped: (from) =>
       checked(() =>
         shared(Effect.flatMap(
@@ -316,6 +292,13 @@ const overlayImpl = (base: BlockDeviceShape, upper: BlockDeviceShape, options?: 
     seekUnmapped: (from) =>
       checked(() => shared(Effect.flatMap(base.info, (info) => seekUnmapped(from, info.sizeSectors))))
   })
+}
+
+/** What every overlay request needs: base's geometry and the copy-up unit. */
+interface PairGeometry {
+  readonly sectorSize: number
+  readonly sizeSectors: number
+  readonly blockSectors: number
 }
 
 const checkPair = (base: Info, upper: Info): InvalidRequest | undefined =>

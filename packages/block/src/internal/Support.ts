@@ -96,25 +96,26 @@ export const subBuffers = (
  * failure interrupts the others. Memory stays bounded because each worker
  * owns its buffers by id.
  */
-export const workers = <E>(
+export const workers = <E, R = never>(
   concurrency: number,
-  worker: (id: number) => Effect.Effect<void, E>
-): Effect.Effect<void, E> =>
+  worker: (id: number) => Effect.Effect<void, E, R>
+): Effect.Effect<void, E, R> =>
   concurrency === 1 ?
     worker(0) :
     Effect.all(Array.from({ length: concurrency }, (_, id) => worker(id)), { concurrency, discard: true })
 
 /**
  * Runs `f(start, sectors, workerId)` over `[start, end)` cut into pieces of
- * at most `chunkSectors`, with up to `concurrency` pieces in flight.
+ * at most `chunkSectors`, with up to `concurrency` pieces in flight. With a
+ * concurrency of 1 the pieces run one after another, in order.
  */
-export const forEachChunk = <E>(
+export const forEachChunk = <E, R = never>(
   start: number,
   end: number,
   chunkSectors: number,
   concurrency: number,
-  f: (start: number, sectors: number, worker: number) => Effect.Effect<void, E>
-): Effect.Effect<void, E> =>
+  f: (start: number, sectors: number, worker: number) => Effect.Effect<void, E, R>
+): Effect.Effect<void, E, R> =>
   Effect.suspend(() => {
     let next = start
     return workers(concurrency, (id) =>
