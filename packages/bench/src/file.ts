@@ -15,14 +15,15 @@
  * measures what the device adds on top of the system calls, not the disk.
  */
 import { FileDevice } from "@effect-block/file"
-import type { BlockDeviceShape } from "@effect-block/block"
 import * as Effect from "effect/Effect"
 import * as Fs from "node:fs/promises"
 import * as Os from "node:os"
 import * as Path from "node:path"
 import {
   atLeast,
-  collectGarbage,
+  type Contender,
+  deviceContender,
+  measureRoundRobin,
   median,
   progress,
   Quick,
@@ -30,8 +31,7 @@ import {
   ratio,
   type Row,
   type Suite,
-  throughput,
-  timed
+  type Transfers
 } from "./harness.js"
 
 const KiB = 1024
@@ -52,28 +52,6 @@ const quickScale: Scale = { fileBytes: 16 * MiB, sweeps: 1, randomOps: 1_000, re
 
 /** Same offsets for every contender: the seed is fixed. */
 const offsetSeed = 0xf11e_b10c
-
-/** One pass of a workload: each of `offsets` (bytes) gets one transfer of `buffer`. */
-type Pass = (offsets: Float64Array, buffer: Uint8Array) => Effect.Effect<void, unknown>
-
-interface Contender {
-  readonly name: string
-  readonly write: Pass
-  readonly read: Pass
-}
-
-/** The file device, driven by one Effect program per pass, as an application would. */
-const deviceContender = (device: BlockDeviceShape): Contender => ({
-  name: "file device",
-  write: (offsets, buffer) =>
-    Effect.gen(function*() {
-      for (let i = 0; i < offsets.length; i++) yield* device.write((offsets[i] ?? 0) / sectorSize, buffer)
-    }),
-  read: (offsets, buffer) =>
-    Effect.gen(function*() {
-      for (let i = 0; i < offsets.length; i++) yield* device.read((offsets[i] ?? 0) / sectorSize, buffer)
-    })
-})
 
 /** Plain `node:fs`: one awaited positional call per transfer, looping over short transfers as the device does. */
 const fsContender = (handle: Fs.FileHandle): Contender => ({
@@ -100,35 +78,18 @@ const fsContender = (handle: Fs.FileHandle): Contender => ({
     })
 })
 
-interface Workload {
+interface Workload extends Transfers {
   readonly name: string
-  readonly kind: "write" | "read"
-  readonly offsets: Float64Array
-  readonly bytesPerOp: number
   /** The device's required share of plain `node:fs` throughput; informational when absent. */
   readonly target?: number | undefined
 }
 
-/**
- * MiB/s of each contender in each repetition, measured round-robin after one
- * warm-up pass each, so both contenders of a repetition see the same machine.
- */
+/** MiB/s of each contender in each repetition of `workload`. */
 const measure = (workload: Workload, contenders: ReadonlyArray<Contender>, repetitions: number) =>
-  Effect.gen(function*() {
-    const buffer = new Uint8Array(workload.bytesPerOp)
-    for (let i = 0; i < buffer.length; i++) buffer[i] = (i * 131 + 7) & 0xff
-    const pass = (contender: Contender) => contender[workload.kind](workload.offsets, buffer)
-    for (const contender of contenders) yield* pass(contender)
-    const samples: Array<Array<number>> = contenders.map(() => [])
-    for (let repetition = 0; repetition < repetitions; repetition++) {
-      for (const [index, contender] of contenders.entries()) {
-        yield* collectGarbage
-        const [milliseconds] = yield* timed(pass(contender))
-        samples[index]?.push(throughput(workload.offsets.length, workload.bytesPerOp, milliseconds).mibPerSecond)
-      }
-    }
-    return samples
-  })
+  Effect.map(
+    measureRoundRobin(workload, contenders, repetitions, new Uint8Array(workload.bytesPerOp)),
+    (samples) => samples.map((pass) => pass.map((sample) => sample.mibPerSecond))
+  )
 
 /**
  * Each contender's median, and the device's ratio to `node:fs` as the median
@@ -168,7 +129,7 @@ export const runFileBenchmark = (scale: Scale): Effect.Effect<ReadonlyArray<Row>
       Effect.promise(() => Fs.open(path, "r+")),
       (handle) => Effect.promise(() => handle.close())
     )
-    const contenders = [deviceContender(device), fsContender(handle)]
+    const contenders = [deviceContender("file device", device, sectorSize), fsContender(handle)]
 
     const chunks = scale.fileBytes / MiB
     const sequential = Float64Array.from({ length: chunks * scale.sweeps }, (_, i) => (i % chunks) * MiB)

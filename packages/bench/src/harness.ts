@@ -2,11 +2,13 @@
  * The benchmark harness: what a result row is, how a row is judged against
  * its target, how rows are printed (plain text and markdown), and the small
  * measuring tools every suite shares (a seeded PRNG for offsets, repeated
- * timing with a median, heap snapshots after a forced collection).
+ * timing with a median, heap snapshots after a forced collection, and
+ * contenders timed round-robin over the same transfers).
  *
  * Everything that does not touch the clock or the garbage collector is pure,
  * so the table and the verdicts can be unit-tested.
  */
+import type { BlockDeviceShape } from "@effect-block/block"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 
@@ -208,4 +210,64 @@ export const liveBytes: Effect.Effect<number> = Effect.andThen(collectGarbage, (
 export const progress = (message: string): Effect.Effect<void> =>
   Effect.sync(() => {
     process.stderr.write(`[bench] ${message}\n`)
+  })
+
+/** One pass of a workload: each of `offsets` (bytes) gets one transfer of `buffer`. */
+export type Pass<B extends Uint8Array = Uint8Array> = (offsets: Float64Array, buffer: B) => Effect.Effect<void, unknown>
+
+/** One implementation under test, with its write and read passes. */
+export interface Contender<B extends Uint8Array = Uint8Array> {
+  readonly name: string
+  readonly write: Pass<B>
+  readonly read: Pass<B>
+}
+
+/**
+ * A block device as a contender, driven by one Effect program per pass
+ * looping over `device.write` / `device.read`, as an application would.
+ */
+export const deviceContender = (name: string, device: BlockDeviceShape, sectorSize: number): Contender => ({
+  name,
+  write: (offsets, buffer) =>
+    Effect.gen(function*() {
+      for (let i = 0; i < offsets.length; i++) yield* device.write((offsets[i] ?? 0) / sectorSize, buffer)
+    }),
+  read: (offsets, buffer) =>
+    Effect.gen(function*() {
+      for (let i = 0; i < offsets.length; i++) yield* device.read((offsets[i] ?? 0) / sectorSize, buffer)
+    })
+})
+
+/** What a throughput workload does: which pass, at which offsets (bytes), how many bytes each transfer moves. */
+export interface Transfers {
+  readonly kind: "write" | "read"
+  readonly offsets: Float64Array
+  readonly bytesPerOp: number
+}
+
+/**
+ * The throughput of each contender in each repetition of `transfers`
+ * (`samples[contender][repetition]`), all using `buffer` after it is filled
+ * with a fixed non-zero pattern. Contenders are timed round-robin after one
+ * warm-up pass each, so the contenders of one repetition see the same machine.
+ */
+export const measureRoundRobin = <B extends Uint8Array>(
+  transfers: Transfers,
+  contenders: ReadonlyArray<Contender<B>>,
+  repetitions: number,
+  buffer: B
+): Effect.Effect<ReadonlyArray<ReadonlyArray<Throughput>>, unknown> =>
+  Effect.gen(function*() {
+    for (let i = 0; i < buffer.length; i++) buffer[i] = (i * 131 + 7) & 0xff
+    const pass = (contender: Contender<B>) => contender[transfers.kind](transfers.offsets, buffer)
+    for (const contender of contenders) yield* pass(contender)
+    const samples: Array<Array<Throughput>> = contenders.map(() => [])
+    for (let repetition = 0; repetition < repetitions; repetition++) {
+      for (const [index, contender] of contenders.entries()) {
+        yield* collectGarbage
+        const [milliseconds] = yield* timed(pass(contender))
+        samples[index]?.push(throughput(transfers.offsets.length, transfers.bytesPerOp, milliseconds))
+      }
+    }
+    return samples
   })

@@ -26,7 +26,10 @@ import {
   atMost,
   below,
   collectGarbage,
+  type Contender,
+  deviceContender,
   liveBytes,
+  measureRoundRobin,
   median,
   progress,
   Quick,
@@ -34,8 +37,8 @@ import {
   ratio,
   type Row,
   type Suite,
-  throughput,
-  timed
+  timed,
+  type Transfers
 } from "./harness.js"
 
 const KiB = 1024
@@ -82,33 +85,6 @@ const offsetSeed = 0x5eed_b10c
 // Throughput
 // ---------------------------------------------------------------------------
 
-/** One pass of a workload: `offsets` (bytes) each get one transfer of `buffer`. */
-type Pass = (offsets: Float64Array, buffer: Buffer) => Effect.Effect<void, unknown>
-
-/** One implementation under test, with its write and read passes. */
-interface Contender {
-  readonly name: string
-  readonly write: Pass
-  readonly read: Pass
-}
-
-/** The effect-block ramdisk, driven by one Effect program per pass. */
-const ramdiskContender = (device: RamdiskShape): Contender => ({
-  name: "effect-block ramdisk",
-  write: (offsets, buffer) =>
-    Effect.gen(function*() {
-      for (let i = 0; i < offsets.length; i++) {
-        yield* device.write((offsets[i] ?? 0) / sectorSize, buffer)
-      }
-    }),
-  read: (offsets, buffer) =>
-    Effect.gen(function*() {
-      for (let i = 0; i < offsets.length; i++) {
-        yield* device.read((offsets[i] ?? 0) / sectorSize, buffer)
-      }
-    })
-})
-
 /** The physical limit: `Uint8Array.set` into and out of one flat, pre-touched buffer. */
 const rawContender = (flat: Uint8Array): Contender => ({
   name: "raw Uint8Array.set",
@@ -130,7 +106,7 @@ const rawContender = (flat: Uint8Array): Contender => ({
  * `random-access-memory`, driven the fastest way its callback API allows:
  * each callback starts the next request (no promise per operation).
  */
-const ramContender = (ram: RandomAccessMemory): Contender => {
+const ramContender = (ram: RandomAccessMemory): Contender<Buffer> => {
   const run = (offsets: Float64Array, start: (offset: number, done: (error: Error | null) => void) => void) =>
     Effect.callback<void, Error>((resume) => {
       let i = 0
@@ -149,7 +125,7 @@ const ramContender = (ram: RandomAccessMemory): Contender => {
 }
 
 /** `file-disk`'s `BufferDisk` over one flat buffer, awaited request by request. */
-const bufferDiskContender = (disk: BufferDisk): Contender => ({
+const bufferDiskContender = (disk: BufferDisk): Contender<Buffer> => ({
   name: "file-disk BufferDisk",
   write: (offsets, buffer) =>
     Effect.tryPromise(async () => {
@@ -162,39 +138,25 @@ const bufferDiskContender = (disk: BufferDisk): Contender => ({
 })
 
 /** A workload: which pass, which offsets, how big each transfer is. */
-interface Workload {
+interface Workload extends Transfers {
   readonly name: string
-  readonly kind: "write" | "read"
-  readonly offsets: Float64Array
-  readonly bytesPerOp: number
   /** Targets for the ramdisk's ratio to the raw loop and to random-access-memory. */
   readonly vsRaw: number
   readonly vsRam?: number | undefined
 }
 
-/** Median ops/s of each contender on a workload, measured round-robin after one warm-up pass each. */
+/** Median ops/s of each contender on a workload. */
 const measureWorkload = (
   workload: Workload,
-  contenders: ReadonlyArray<Contender>,
+  contenders: ReadonlyArray<Contender<Buffer>>,
   repetitions: number
 ): Effect.Effect<ReadonlyArray<number>, unknown> =>
-  Effect.gen(function*() {
-    const buffer = Buffer.alloc(workload.bytesPerOp)
-    for (let i = 0; i < buffer.length; i++) buffer[i] = (i * 131 + 7) & 0xff
-    const pass = (contender: Contender) => contender[workload.kind](workload.offsets, buffer)
-    for (const contender of contenders) yield* pass(contender)
-    const samples: Array<Array<number>> = contenders.map(() => [])
-    for (let repetition = 0; repetition < repetitions; repetition++) {
-      for (const [index, contender] of contenders.entries()) {
-        yield* collectGarbage
-        const [milliseconds] = yield* timed(pass(contender))
-        samples[index]?.push(throughput(workload.offsets.length, workload.bytesPerOp, milliseconds).opsPerSecond)
-      }
-    }
-    return samples.map(median)
-  })
+  Effect.map(
+    measureRoundRobin(workload, contenders, repetitions, Buffer.alloc(workload.bytesPerOp)),
+    (samples) => samples.map((pass) => median(pass.map((sample) => sample.opsPerSecond)))
+  )
 
-const throughputRows = (workload: Workload, contenders: ReadonlyArray<Contender>, opsPerSecond: ReadonlyArray<number>) => {
+const throughputRows = (workload: Workload, contenders: ReadonlyArray<Contender<Buffer>>, opsPerSecond: ReadonlyArray<number>) => {
   const rows: Array<Row> = []
   for (const [index, contender] of contenders.entries()) {
     const ops = opsPerSecond[index] ?? Number.NaN
@@ -224,7 +186,12 @@ const throughputPart = (registry: RegistryShape, scale: Scale): Effect.Effect<Re
     for (let offset = 0; offset < deviceBytes; offset += 4096) flat[offset] = 1
     const ram = new RandomAccessMemory()
     const bufferDisk = new BufferDisk(Buffer.alloc(deviceBytes))
-    const contenders = [ramdiskContender(device), rawContender(flat), ramContender(ram), bufferDiskContender(bufferDisk)]
+    const contenders: ReadonlyArray<Contender<Buffer>> = [
+      deviceContender("effect-block ramdisk", device, sectorSize),
+      rawContender(flat),
+      ramContender(ram),
+      bufferDiskContender(bufferDisk)
+    ]
 
     const randomOffsets = randomBlocks(offsetSeed, scale.randomOps, deviceBytes / (4 * KiB)).map((block) => block * 4 * KiB)
     const sequentialOffsets = Float64Array.from({ length: deviceBytes / MiB }, (_, i) => i * MiB)
