@@ -21,10 +21,13 @@ import { pipe } from "effect/Function"
 import * as Schema from "effect/Schema"
 import {
   apply,
+  applyModelled,
   counting,
+  expectFilled,
   failing,
   History,
   historySectors,
+  intBetween,
   plain,
   ramdisk,
   ramdisks,
@@ -32,8 +35,8 @@ import {
 } from "./fixtures/Devices.js"
 
 const Chunking = Schema.Struct({
-  chunkSectors: Schema.Int.check(Schema.isBetween({ minimum: 1, maximum: 70 })),
-  concurrency: Schema.Int.check(Schema.isBetween({ minimum: 1, maximum: 4 }))
+  chunkSectors: intBetween(1, 70),
+  concurrency: intBetween(1, 4)
 })
 
 /** Byte-string order of two models, the way `compare` orders devices. */
@@ -52,8 +55,7 @@ describe("copy", () => {
     ({ chunking, destination, source }) =>
       Effect.gen(function*() {
         const [src, dst] = yield* ramdisks(2, { sizeSectors: historySectors })
-        const model = new Uint8Array(historySectors * 512)
-        yield* apply(src!, source, model)
+        const model = yield* applyModelled(src!, source)
         yield* apply(dst!, destination)
         yield* copy(src!, dst!, chunking)
         expect(yield* readAll(dst!)).toEqual(model)
@@ -76,7 +78,7 @@ describe("copy", () => {
       const error = yield* Effect.flip(copy(src, dst))
       expect(error._tag).toBe("InvalidRequest")
       expect(error.message).toMatch(/16 sectors but the destination 32/)
-      expect((yield* readAll(dst)).every((byte) => byte === 0)).toBe(true)
+      expectFilled(yield* readAll(dst), 0)
     }))
 
   it.effect("fails InvalidRequest when the sector sizes differ", () =>
@@ -137,8 +139,7 @@ describe("sparseCopy", () => {
     ({ chunking, destination, discards, source }) =>
       Effect.gen(function*() {
         const [src, target] = yield* ramdisks(2, { sizeSectors: historySectors })
-        const model = new Uint8Array(historySectors * 512)
-        yield* apply(src!, source, model)
+        const model = yield* applyModelled(src!, source)
         yield* apply(target!, destination)
         // A destination without discard or seeks must get zeros written instead.
         const dst = discards ? target! : plain(target!)
@@ -274,12 +275,11 @@ describe("compare", () => {
 describe("fold", () => {
   it.effect.prop(
     "visits every chunk in order, with its first sector and bytes",
-    { history: History, chunkSectors: Schema.Int.check(Schema.isBetween({ minimum: 1, maximum: 70 })) },
+    { history: History, chunkSectors: intBetween(1, 70) },
     ({ chunkSectors, history }) =>
       Effect.gen(function*() {
         const device = yield* ramdisk(historySectors)
-        const model = new Uint8Array(historySectors * 512)
-        yield* apply(device, history, model)
+        const model = yield* applyModelled(device, history)
         const seen = yield* fold(device, [] as Array<readonly [number, Uint8Array]>, (acc, sector, data) =>
           Effect.succeed([...acc, [sector, data.slice()] as const]), { chunkSectors })
         let next = 0
@@ -317,8 +317,7 @@ describe("foldMapped", () => {
     ({ history }) =>
       Effect.gen(function*() {
         const device = yield* ramdisk(historySectors)
-        const model = new Uint8Array(historySectors * 512)
-        yield* apply(device, history, model)
+        const model = yield* applyModelled(device, history)
         const rebuilt = new Uint8Array(model.length)
         const runs = yield* extents(device)
         yield* foldMapped(device, 0, (visited, sector, data) =>
@@ -357,8 +356,7 @@ describe("extents", () => {
     ({ history }) =>
       Effect.gen(function*() {
         const device = yield* ramdisk(historySectors)
-        const model = new Uint8Array(historySectors * 512)
-        yield* apply(device, history, model)
+        const model = yield* applyModelled(device, history)
         const runs = yield* extents(device)
         let next = 0
         for (const [i, run] of runs.entries()) {
@@ -366,7 +364,7 @@ describe("extents", () => {
           expect(run.sectors).toBeGreaterThan(0)
           if (i > 0) expect(run.mapped).not.toBe(runs[i - 1]!.mapped)
           if (!run.mapped) {
-            expect(model.subarray(run.start * 512, (run.start + run.sectors) * 512).every((b) => b === 0)).toBe(true)
+            expectFilled(model.subarray(run.start * 512, (run.start + run.sectors) * 512), 0)
           }
           next += run.sectors
         }
@@ -402,16 +400,16 @@ describe("fill", () => {
       const device = yield* ramdisk(8)
       yield* fill(device, { pattern: new Uint8Array([1, 2, 3]), start: 2, sectors: 3, chunkSectors: 1 })
       const bytes = yield* readAll(device)
-      expect(bytes.subarray(0, 1024).every((b) => b === 0)).toBe(true)
+      expectFilled(bytes.subarray(0, 1024), 0)
       for (let i = 0; i < 3 * 512; i++) expect(bytes[1024 + i]).toBe([1, 2, 3][i % 3])
-      expect(bytes.subarray(5 * 512).every((b) => b === 0)).toBe(true)
+      expectFilled(bytes.subarray(5 * 512), 0)
     }))
 
   it.effect.prop(
     "writes the same seeded bytes for the same seed, whatever the range, chunking and concurrency",
     {
       seed: Schema.Union([Schema.Int, Schema.String]),
-      start: Schema.Int.check(Schema.isBetween({ minimum: 0, maximum: 63 })),
+      start: intBetween(0, 63),
       chunking: Chunking
     },
     ({ chunking, seed, start }) =>
@@ -463,6 +461,6 @@ describe("fill", () => {
     Effect.gen(function*() {
       const device = yield* ramdisk(2)
       yield* pipe(device, fill({ pattern: new Uint8Array([0xab]) }))
-      expect((yield* readAll(device)).every((b) => b === 0xab)).toBe(true)
+      expectFilled(yield* readAll(device), 0xab)
     }))
 })

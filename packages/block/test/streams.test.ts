@@ -9,9 +9,17 @@ import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
-import { apply, failing, History, historySectors, ramdisk, ramdisks, readAll } from "./fixtures/Devices.js"
-
-const sectorNumber = (maximum: number) => Schema.Int.check(Schema.isBetween({ minimum: 0, maximum }))
+import {
+  applyModelled,
+  expectFilled,
+  failing,
+  History,
+  historySectors,
+  intBetween,
+  ramdisk,
+  ramdisks,
+  readAll
+} from "./fixtures/Devices.js"
 
 /** Splits `bytes` into chunks of the given lengths (cycling through them), as an upstream would deliver them. */
 const chunked = (bytes: Uint8Array, lengths: ReadonlyArray<number>): Array<Uint8Array> => {
@@ -39,12 +47,11 @@ const seeded = (length: number, seed: number) => {
 describe("stream", () => {
   it.effect.prop(
     "emits the bytes of the range in order, in chunks of at most chunkSectors",
-    { history: History, start: sectorNumber(historySectors), length: sectorNumber(historySectors), chunkSectors: Schema.Int.check(Schema.isBetween({ minimum: 1, maximum: 20 })) },
+    { history: History, start: intBetween(0, historySectors), length: intBetween(0, historySectors), chunkSectors: intBetween(1, 20) },
     ({ chunkSectors, history, length, start }) =>
       Effect.gen(function*() {
         const device = yield* ramdisk(historySectors)
-        const model = new Uint8Array(historySectors * 512)
-        yield* apply(device, history, model)
+        const model = yield* applyModelled(device, history)
         const sectors = Math.min(length, historySectors - start)
         const chunks = yield* Stream.runCollect(stream(device, { start, sectors, chunkSectors }))
         for (const chunk of chunks) {
@@ -114,9 +121,9 @@ describe("sink", () => {
   it.effect.prop(
     "writes a byte stream of any chunking to consecutive sectors and returns the sectors written",
     {
-      lengths: Schema.Array(Schema.Int.check(Schema.isBetween({ minimum: 1, maximum: 3000 }))).check(Schema.isMinLength(1)),
-      start: sectorNumber(16),
-      sectors: sectorNumber(historySectors - 16)
+      lengths: Schema.Array(intBetween(1, 3000)).check(Schema.isMinLength(1)),
+      start: intBetween(0, 16),
+      sectors: intBetween(0, historySectors - 16)
     },
     ({ lengths, sectors, start }) =>
       Effect.gen(function*() {
@@ -126,8 +133,8 @@ describe("sink", () => {
         expect(written).toBe(sectors)
         const bytes = yield* readAll(device)
         expect(bytes.subarray(start * 512, (start + sectors) * 512)).toEqual(data)
-        expect(bytes.subarray(0, start * 512).every((b) => b === 0)).toBe(true)
-        expect(bytes.subarray((start + sectors) * 512).every((b) => b === 0)).toBe(true)
+        expectFilled(bytes.subarray(0, start * 512), 0)
+        expectFilled(bytes.subarray((start + sectors) * 512), 0)
       })
   )
 
@@ -151,8 +158,8 @@ describe("sink", () => {
       expect(error._tag).toBe("InvalidRequest")
       expect(error.message).toMatch(/runs past the end of the device/)
       const bytes = yield* readAll(device)
-      expect(bytes.subarray(0, 1024).every((b) => b === 1)).toBe(true)
-      expect(bytes.subarray(1024).every((b) => b === 2)).toBe(true)
+      expectFilled(bytes.subarray(0, 1024), 1)
+      expectFilled(bytes.subarray(1024), 2)
     }))
 
   it.effect("fails InvalidRequest for a trailing partial sector, after writing every whole sector", () =>
@@ -162,8 +169,8 @@ describe("sink", () => {
       expect(error._tag).toBe("InvalidRequest")
       expect(error.message).toMatch(/ended with 188 bytes, not a whole 512-byte sector/)
       const bytes = yield* readAll(device)
-      expect(bytes.subarray(512, 1024).every((b) => b === 9)).toBe(true)
-      expect(bytes.subarray(1024).every((b) => b === 0)).toBe(true)
+      expectFilled(bytes.subarray(512, 1024), 9)
+      expectFilled(bytes.subarray(1024), 0)
     }))
 
   it.effect("fails InvalidRequest, writing nothing, for a bad start", () =>

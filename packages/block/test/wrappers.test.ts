@@ -24,11 +24,21 @@ import * as Fiber from "effect/Fiber"
 import { pipe } from "effect/Function"
 import * as Layer from "effect/Layer"
 import * as Schema from "effect/Schema"
-import { apply, History, historySectors, ramdisk, ramdisks, readAll } from "./fixtures/Devices.js"
+import {
+  apply,
+  applyModelled,
+  expectFilled,
+  History,
+  historySectors,
+  intBetween,
+  ramdisk,
+  ramdisks,
+  readAll
+} from "./fixtures/Devices.js"
 
 const Window = Schema.Struct({
-  start: Schema.Int.check(Schema.isBetween({ minimum: 0, maximum: 40 })),
-  sectors: Schema.Int.check(Schema.isBetween({ minimum: 0, maximum: 40 }))
+  start: intBetween(0, 40),
+  sectors: intBetween(0, 40)
 })
 
 /** The runs of `runs` inside `[start, end)`, shifted to start at 0, neighbours of one kind merged. */
@@ -57,7 +67,7 @@ const checkExtents = (device: BlockDeviceShape) =>
     let next = 0
     for (const run of runs) {
       expect(run.start).toBe(next)
-      if (!run.mapped) expect(bytes.subarray(run.start * 512, (run.start + run.sectors) * 512).every((b) => b === 0)).toBe(true)
+      if (!run.mapped) expectFilled(bytes.subarray(run.start * 512, (run.start + run.sectors) * 512), 0)
       next += run.sectors
     }
     expect(next * 512).toBe(bytes.length)
@@ -225,8 +235,7 @@ describe("overlay", () => {
     ({ base: baseHistory, writes }) =>
       Effect.gen(function*() {
         const [base, upper] = yield* ramdisks(2, { sizeSectors: historySectors })
-        const model = new Uint8Array(historySectors * 512)
-        yield* apply(base!, baseHistory, model)
+        const model = yield* applyModelled(base!, baseHistory)
         const golden = model.slice()
         const cow = overlay(base!, upper!)
         yield* apply(cow, writes, model)
@@ -243,7 +252,7 @@ describe("overlay", () => {
       const cow = overlay(base!, upper!)
       yield* cow.discard(4, 8)
       const bytes = yield* readAll(cow)
-      expect(bytes.subarray(4 * 512, 12 * 512).every((b) => b === 0)).toBe(true)
+      expectFilled(bytes.subarray(4 * 512, 12 * 512), 0)
       expect(bytes[3 * 512]).toBe(7)
       expect(bytes[12 * 512]).toBe(7)
     }))
@@ -287,7 +296,7 @@ describe("overlay", () => {
         Effect.andThen(cow.write(0, i % 2 === 0 ? twos : ones), Effect.yieldNow), { discard: true }))
       for (let i = 0; i < 200; i++) {
         const bytes = yield* readAll(cow)
-        expect(bytes.every((b) => b === bytes[0])).toBe(true)
+        expectFilled(bytes, bytes[0]!)
         yield* Effect.yieldNow
       }
       yield* Fiber.join(writer)
