@@ -27,6 +27,15 @@ const tempDir = Effect.acquireRelease(
 
 const imagePath = Effect.map(tempDir, (dir) => Path.join(dir, "disk.img"))
 
+/** A new image of `sizeSectors` zeroed sectors in a fresh directory, open read-write, and its path. */
+const createdImage = (sizeSectors: number, sectorSize?: number) =>
+  Effect.gen(function*() {
+    const path = yield* imagePath
+    const geometry = sectorSize === undefined ? {} : { sectorSize }
+    const device = yield* FileDevice.make({ path, ...geometry, create: { sizeSectors } })
+    return { device, path }
+  })
+
 const writeFile = (path: string, bytes: Uint8Array) => Effect.promise(() => Fs.writeFile(path, bytes))
 const readFile = (path: string) => Effect.promise(async () => new Uint8Array(await Fs.readFile(path)))
 const fileSize = (path: string) => Effect.promise(async () => (await Fs.stat(path)).size)
@@ -53,8 +62,7 @@ describe("FileLive: opening", () => {
 
   it.effect("create makes a file of sizeSectors × sectorSize bytes that reads as zeros", () =>
     Effect.gen(function*() {
-      const path = yield* imagePath
-      const device = yield* FileDevice.make({ path, sectorSize: 4096, create: { sizeSectors: 10 } })
+      const { device, path } = yield* createdImage(10, 4096)
       expect(yield* device.info).toEqual({ readWrite: true, sectorSize: 4096, sizeSectors: 10 })
       expect(yield* fileSize(path)).toBe(40960)
       const buffer = filled(40960, 0xaa)
@@ -204,8 +212,7 @@ describe("FileLive: readOnly", () => {
 describe("read and write", () => {
   it.effect("write puts the bytes at sectorStart × sectorSize in the file, and read gets them back", () =>
     Effect.gen(function*() {
-      const path = yield* imagePath
-      const device = yield* FileDevice.make({ path, create: { sizeSectors: 16 } })
+      const { device, path } = yield* createdImage(16)
       yield* device.write(3, pattern(1024, 1))
       const file = yield* readFile(path)
       expect(file.subarray(3 * 512, 5 * 512)).toEqual(pattern(1024, 1))
@@ -217,8 +224,7 @@ describe("read and write", () => {
 
   it.effect("several buffers, including views with a byteOffset, map to consecutive sectors", () =>
     Effect.gen(function*() {
-      const path = yield* imagePath
-      const device = yield* FileDevice.make({ path, create: { sizeSectors: 16 } })
+      const { device } = yield* createdImage(16)
       const backing = pattern(4096, 2)
       const views = [backing.subarray(512, 1024), new Uint8Array(0), backing.subarray(2048, 3584)]
       yield* device.write(5, views)
@@ -238,8 +244,7 @@ describe("read and write", () => {
 
   it.effect("more buffers than one vectored call takes are all transferred", () =>
     Effect.gen(function*() {
-      const path = yield* imagePath
-      const device = yield* FileDevice.make({ path, sectorSize: 16, create: { sizeSectors: 3000 } })
+      const { device, path } = yield* createdImage(3000, 16)
       const source = pattern(3000 * 16, 4)
       const pieces = Array.from({ length: 3000 }, (_, i) => source.subarray(i * 16, (i + 1) * 16))
       yield* device.write(0, pieces)
@@ -251,8 +256,7 @@ describe("read and write", () => {
 
   it.effect("the caller may reuse its buffer as soon as write completes", () =>
     Effect.gen(function*() {
-      const path = yield* imagePath
-      const device = yield* FileDevice.make({ path, create: { sizeSectors: 4 } })
+      const { device } = yield* createdImage(4)
       const buffer = filled(512, 1)
       yield* device.write(0, buffer)
       buffer.fill(2)
@@ -281,8 +285,7 @@ describe("read and write", () => {
 
   it.effect("a file shortened by another program makes reads past its end fail IOError, not zeros", () =>
     Effect.gen(function*() {
-      const path = yield* imagePath
-      const device = yield* FileDevice.make({ path, create: { sizeSectors: 8 } })
+      const { device, path } = yield* createdImage(8)
       yield* Effect.promise(() => Fs.truncate(path, 1024))
       const error = yield* Effect.flip(device.read(0, new Uint8Array(4096)))
       expect(error._tag).toBe("IOError")
@@ -299,8 +302,7 @@ describe("read and write", () => {
     ])).check(Schema.isMaxLength(25))],
     ([history]) =>
       Effect.gen(function*() {
-        const path = yield* imagePath
-        const device = yield* FileDevice.make({ path, sectorSize: 64, create: { sizeSectors: 64 } })
+        const { device, path } = yield* createdImage(64, 64)
         const model = new Uint8Array(64 * 64)
         for (const [op, start, length, seed] of history) {
           const sectors = Math.min(length, 64 - start)
@@ -326,11 +328,10 @@ describe("read and write", () => {
 describe("concurrency", () => {
   it.effect("concurrent overlapping writes and reads never show half of a write", () =>
     Effect.gen(function*() {
-      const path = yield* imagePath
       // 2048 buffers of 512 bytes take more than one vectored system call, so without the range lock a
       // reader running between two calls would see a torn write.
       const sectors = 2048
-      const device = yield* FileDevice.make({ path, create: { sizeSectors: sectors } })
+      const { device } = yield* createdImage(sectors)
       const writer = (byte: number) =>
         device.write(0, Array.from({ length: sectors }, () => filled(512, byte)))
       const torn: Array<string> = []
@@ -348,8 +349,7 @@ describe("concurrency", () => {
 
   it.effect("writes to disjoint ranges from many fibers all land", () =>
     Effect.gen(function*() {
-      const path = yield* imagePath
-      const device = yield* FileDevice.make({ path, create: { sizeSectors: 256 } })
+      const { device, path } = yield* createdImage(256)
       yield* Effect.all(
         Array.from({ length: 64 }, (_, i) => device.write(i * 4, pattern(2048, i))),
         { concurrency: "unbounded", discard: true }
@@ -360,8 +360,7 @@ describe("concurrency", () => {
 
   it.effect("a resize waits for I/O in flight, and I/O queued behind it is checked against the new size", () =>
     Effect.gen(function*() {
-      const path = yield* imagePath
-      const device = yield* FileDevice.make({ path, create: { sizeSectors: 64 } })
+      const { device, path } = yield* createdImage(64)
       const results = yield* Effect.all([
         Effect.exit(device.write(32, filled(32 * 512, 1))),
         Effect.exit(device.resize(16)),
@@ -374,9 +373,8 @@ describe("concurrency", () => {
     }))
   it.effect("a request interrupted while it waits for its range gives the range up to those queued behind it", () =>
     Effect.gen(function*() {
-      const path = yield* imagePath
       const sectors = 64 * 2048
-      const device = yield* FileDevice.make({ path, create: { sizeSectors: sectors } })
+      const { device } = yield* createdImage(sectors)
       const big = filled(sectors * 512, 1)
       const first = yield* Effect.forkChild(device.write(0, big))
       yield* Effect.yieldNow
@@ -397,8 +395,7 @@ describe("concurrency", () => {
 describe("flush", () => {
   it.effect("succeeds after writes, and the data is in the file", () =>
     Effect.gen(function*() {
-      const path = yield* imagePath
-      const device = yield* FileDevice.make({ path, create: { sizeSectors: 8 } })
+      const { device, path } = yield* createdImage(8)
       yield* device.write(1, filled(512, 3))
       yield* device.flush
       expect((yield* readFile(path)).subarray(512, 1024)).toEqual(filled(512, 3))
@@ -408,8 +405,7 @@ describe("flush", () => {
 describe("discard", () => {
   it.effect("makes the range read as zeros and leaves its neighbours alone", () =>
     Effect.gen(function*() {
-      const path = yield* imagePath
-      const device = yield* FileDevice.make({ path, create: { sizeSectors: 8 } })
+      const { device, path } = yield* createdImage(8)
       yield* device.write(0, filled(4096, 5))
       yield* device.discard(2, 3)
       const file = yield* readFile(path)
@@ -420,9 +416,8 @@ describe("discard", () => {
 
   it.effect("zeros ranges larger than its one-megabyte chunk, up to the last sector", () =>
     Effect.gen(function*() {
-      const path = yield* imagePath
       const sectors = 5000
-      const device = yield* FileDevice.make({ path, create: { sizeSectors: sectors } })
+      const { device, path } = yield* createdImage(sectors)
       yield* device.write(0, filled(sectors * 512, 0xff))
       yield* device.discard(1, 1)
       yield* device.discard(3, sectors - 4)
@@ -438,8 +433,7 @@ describe("discard", () => {
 describe("resize", () => {
   it.effect("changes the file's length; growing exposes zeros and shrinking then growing reads zeros", () =>
     Effect.gen(function*() {
-      const path = yield* imagePath
-      const device = yield* FileDevice.make({ path, create: { sizeSectors: 8 } })
+      const { device, path } = yield* createdImage(8)
       yield* device.write(0, filled(4096, 6))
       yield* device.resize(4)
       expect(yield* fileSize(path)).toBe(2048)
@@ -465,8 +459,7 @@ describe("resize", () => {
 describe("seeks", () => {
   it.effect("report every sector as mapped", () =>
     Effect.gen(function*() {
-      const path = yield* imagePath
-      const device = yield* FileDevice.make({ path, create: { sizeSectors: 8 } })
+      const { device } = yield* createdImage(8)
       for (let from = 0; from <= 8; from++) {
         expect(yield* device.seekMapped(from)).toBe(from)
         expect(yield* device.seekUnmapped(from)).toBe(8)
@@ -477,8 +470,7 @@ describe("seeks", () => {
 describe("disconnect", () => {
   it.effect("closes the file; afterwards every operation but info fails Disconnected", () =>
     Effect.gen(function*() {
-      const path = yield* imagePath
-      const device = yield* FileDevice.make({ path, create: { sizeSectors: 8 } })
+      const { device } = yield* createdImage(8)
       const before = yield* openFileDescriptors
       yield* device.disconnect
       yield* device.disconnect
@@ -502,8 +494,7 @@ describe("disconnect", () => {
 
   it.effect("I/O racing with disconnect either completes or fails Disconnected, never IOError", () =>
     Effect.gen(function*() {
-      const path = yield* imagePath
-      const device = yield* FileDevice.make({ path, create: { sizeSectors: 1024 } })
+      const { device } = yield* createdImage(1024)
       const fibers = yield* Effect.forEach(
         Array.from({ length: 50 }, (_, i) =>
           i % 2 === 0 ? device.write(i * 16, filled(16 * 512, i)) : device.read(i * 16, new Uint8Array(16 * 512))),
