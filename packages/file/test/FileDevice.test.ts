@@ -7,7 +7,7 @@
  *
  * Every test works in its own temporary directory, removed when it ends.
  */
-import { BlockDevice } from "@effect-block/block"
+import { BlockDevice, type BlockDeviceShape } from "@effect-block/block"
 import { FileDevice, FileLive, type FileOpenError } from "@effect-block/file"
 import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
@@ -39,6 +39,13 @@ const createdImage = (sizeSectors: number, sectorSize?: number) =>
 const writeFile = (path: string, bytes: Uint8Array) => Effect.promise(() => Fs.writeFile(path, bytes))
 const readFile = (path: string) => Effect.promise(async () => new Uint8Array(await Fs.readFile(path)))
 const fileSize = (path: string) => Effect.promise(async () => (await Fs.stat(path)).size)
+
+/** The `bytes` bytes from sector `sectorStart` of `device`, read into a new buffer. */
+const readBytes = (device: BlockDeviceShape, sectorStart: number, bytes: number) =>
+  Effect.suspend(() => {
+    const buffer = new Uint8Array(bytes)
+    return Effect.as(device.read(sectorStart, buffer), buffer)
+  })
 
 const filled = (length: number, byte: number) => new Uint8Array(length).fill(byte)
 const pattern = (length: number, seed: number) => Uint8Array.from({ length }, (_, i) => (i * 31 + seed * 7 + 1) & 0xff)
@@ -111,8 +118,7 @@ describe("FileLive: opening", () => {
       yield* writeFile(path, pattern(8192, 3))
       const device = yield* FileDevice.make({ path, sectorSize: 1024 })
       expect(yield* device.info).toEqual({ readWrite: true, sectorSize: 1024, sizeSectors: 8 })
-      const buffer = new Uint8Array(8192)
-      yield* device.read(0, buffer)
+      const buffer = yield* readBytes(device, 0, 8192)
       expect(buffer).toEqual(pattern(8192, 3))
     }))
 
@@ -180,8 +186,7 @@ describe("FileLive: open or create", () => {
       const back = yield* Effect.provide(
         Effect.gen(function*() {
           const device = yield* BlockDevice
-          const buffer = new Uint8Array(512)
-          yield* device.read(2, buffer)
+          const buffer = yield* readBytes(device, 2, 512)
           return [yield* device.info, buffer] as const
         }),
         Disk
@@ -198,8 +203,7 @@ describe("FileLive: readOnly", () => {
       yield* writeFile(path, pattern(4096, 5))
       const device = yield* FileDevice.make({ path, readOnly: true })
       expect(yield* device.info).toEqual({ readWrite: false, sectorSize: 512, sizeSectors: 8 })
-      const buffer = new Uint8Array(4096)
-      yield* device.read(0, buffer)
+      const buffer = yield* readBytes(device, 0, 4096)
       expect(buffer).toEqual(pattern(4096, 5))
       expect((yield* Effect.flip(device.write(0, filled(512, 9))))._tag).toBe("IsReadOnly")
       expect((yield* Effect.flip(device.discard(0, 8)))._tag).toBe("IsReadOnly")
@@ -217,8 +221,7 @@ describe("read and write", () => {
       const file = yield* readFile(path)
       expect(file.subarray(3 * 512, 5 * 512)).toEqual(pattern(1024, 1))
       expect(file.subarray(0, 3 * 512).every((byte) => byte === 0)).toBe(true)
-      const buffer = new Uint8Array(1024)
-      yield* device.read(3, buffer)
+      const buffer = yield* readBytes(device, 3, 1024)
       expect(buffer).toEqual(pattern(1024, 1))
     }))
 
@@ -231,8 +234,7 @@ describe("read and write", () => {
       const expected = new Uint8Array(2048)
       expected.set(backing.subarray(512, 1024), 0)
       expected.set(backing.subarray(2048, 3584), 512)
-      const whole = new Uint8Array(2048)
-      yield* device.read(5, whole)
+      const whole = yield* readBytes(device, 5, 2048)
       expect(whole).toEqual(expected)
       const outer = new Uint8Array(4096)
       const parts = [outer.subarray(100 * 0 + 512, 1536), outer.subarray(2048, 3072)]
@@ -260,8 +262,7 @@ describe("read and write", () => {
       const buffer = filled(512, 1)
       yield* device.write(0, buffer)
       buffer.fill(2)
-      const back = new Uint8Array(512)
-      yield* device.read(0, back)
+      const back = yield* readBytes(device, 0, 512)
       expect(back).toEqual(filled(512, 1))
     }))
 
@@ -276,9 +277,7 @@ describe("read and write", () => {
       const back = yield* Effect.gen(function*() {
         const device = yield* BlockDevice
         expect((yield* device.info).sizeSectors).toBe(32)
-        const buffer = new Uint8Array(2048)
-        yield* device.read(7, buffer)
-        return buffer
+        return yield* readBytes(device, 7, 2048)
       }).pipe(Effect.provide(FileLive({ path })))
       expect(back).toEqual(pattern(2048, 9))
     }))
@@ -314,8 +313,7 @@ describe("read and write", () => {
             yield* device.discard(start, sectors)
             model.fill(0, start * 64, (start + sectors) * 64)
           } else {
-            const buffer = new Uint8Array(sectors * 64)
-            yield* device.read(start, buffer)
+            const buffer = yield* readBytes(device, start, sectors * 64)
             expect(buffer).toEqual(model.subarray(start * 64, (start + sectors) * 64))
           }
         }
@@ -385,8 +383,7 @@ describe("concurrency", () => {
       yield* Fiber.interrupt(waiting)
       yield* Fiber.join(first)
       yield* Fiber.join(queued)
-      const back = new Uint8Array(1024)
-      yield* device.read(0, back)
+      const back = yield* readBytes(device, 0, 1024)
       expect(back.subarray(0, 512)).toEqual(filled(512, 2))
       expect(back.subarray(512)).toEqual(filled(512, 1))
     }), { timeout: 60_000 })
@@ -441,8 +438,7 @@ describe("resize", () => {
       expect((yield* Effect.flip(device.read(4, new Uint8Array(512))))._tag).toBe("InvalidRequest")
       yield* device.resize(12)
       expect(yield* fileSize(path)).toBe(6144)
-      const buffer = new Uint8Array(6144)
-      yield* device.read(0, buffer)
+      const buffer = yield* readBytes(device, 0, 6144)
       expect(buffer.subarray(0, 2048)).toEqual(filled(2048, 6))
       expect(buffer.subarray(2048).every((byte) => byte === 0)).toBe(true)
     }))
