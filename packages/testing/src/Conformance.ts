@@ -19,7 +19,7 @@
  *
  * @since 0.1.0
  */
-import { BlockDevice, type BlockDeviceShape, type Info } from "@effect-block/block"
+import { BlockDevice, type BlockDeviceShape, type Buffers, type Info } from "@effect-block/block"
 import { describe, it } from "@effect/vitest"
 import * as Arbitrary from "effect/Arbitrary"
 import * as Cause from "effect/Cause"
@@ -28,6 +28,7 @@ import type * as Layer from "effect/Layer"
 import * as Random from "effect/Random"
 import * as Schema from "effect/Schema"
 import {
+  type BadValue,
   badSectorValues,
   check,
   checkSeek,
@@ -47,6 +48,7 @@ import {
   readSectors,
   RuleFailed,
   type Seek,
+  type State,
   unchecked
 } from "./internal/ConformanceKit.js"
 
@@ -148,7 +150,7 @@ const withDevice = (
   body: (device: BlockDeviceShape, info: Info) => Effect.Effect<void, Failure>
 ): Body => Effect.flatMap(device, ({ device, info }) => body(device, info))
 
-const mentionsOf = (value: { readonly mention: string | undefined }) =>
+const mentionsOf = (value: BadValue) =>
   value.mention === undefined ? [] : [value.mention]
 
 /** Buffer lengths that are not whole sectors, for this sector size. */
@@ -176,6 +178,26 @@ const pastTheEnd = (size: number): ReadonlyArray<readonly [number, number]> => [
 const guardByte = 0xa5
 
 const untouchedBuffer = (bytes: number) => new Uint8Array(bytes).fill(guardByte)
+
+/** Prefills the device, runs `body`, and fails with `what` unless the device is as it was. */
+const changesNothing = (
+  what: (info: Info) => string,
+  body: (device: BlockDeviceShape, info: Info) => Effect.Effect<void, Failure>
+): Body =>
+  withDevice((device, info) =>
+    Effect.gen(function*() {
+      const before = yield* prefill(device, info)
+      yield* body(device, info)
+      yield* expectUnchanged(what(info), device, info.sectorSize, before)
+    })
+  )
+
+/** One labelled call per bad value, each expected to name the value it was given. */
+const callsWith = (
+  values: ReadonlyArray<BadValue>,
+  what: (label: string) => string,
+  call: (value: unknown) => Effect.Effect<unknown, DeviceError>
+) => values.map((bad) => ({ what: what(bad.label), call: call(bad.value), mentions: mentionsOf(bad) }))
 
 // ---------------------------------------------------------------------------
 // info
@@ -207,8 +229,234 @@ const infoRules: ReadonlyArray<ConformanceRule> = [
 ]
 
 // ---------------------------------------------------------------------------
-// read
+// read and write
 // ---------------------------------------------------------------------------
+
+/** `buffers` as a list, the way a device sees them. */
+const bufferList = (buffers: Buffers): ReadonlyArray<Uint8Array> => buffers instanceof Uint8Array ? [buffers] : buffers
+
+/** The buffers' bytes, concatenated into a fresh array. */
+const joined = (buffers: Buffers): Uint8Array => {
+  const list = bufferList(buffers)
+  const result = new Uint8Array(list.reduce((bytes, buffer) => bytes + buffer.length, 0))
+  let offset = 0
+  for (const buffer of list) {
+    result.set(buffer, offset)
+    offset += buffer.length
+  }
+  return result
+}
+
+/** Copies `data` across the buffers, in order. */
+const spread = (data: Uint8Array, buffers: Buffers): void => {
+  let offset = 0
+  for (const buffer of bufferList(buffers)) {
+    buffer.set(data.subarray(offset, offset + buffer.length))
+    offset += buffer.length
+  }
+}
+
+/** Fresh buffers of these sector counts: one buffer for a number, a list for a list. */
+const freshBuffers = (sectors: number | ReadonlyArray<number>, sectorSize: number): Buffers =>
+  typeof sectors === "number" ?
+    new Uint8Array(sectors * sectorSize) :
+    sectors.map((count) => new Uint8Array(count * sectorSize))
+
+/** The Uint8Arrays among whatever a rule passed as buffers, valid or not. */
+const uint8ArraysIn = (buffers: unknown): ReadonlyArray<Uint8Array> =>
+  buffers instanceof Uint8Array ?
+    [buffers] :
+    Array.isArray(buffers) ?
+    buffers.filter((buffer): buffer is Uint8Array => buffer instanceof Uint8Array) :
+    []
+
+/**
+ * Read and write as the rules they share see them: both move whole sectors
+ * between the device and a list of caller buffers, in opposite directions,
+ * and a rejected call must have no effect — on the caller's buffers for a
+ * read, on the device for a write.
+ */
+interface Transfer {
+  readonly operation: "read" | "write"
+  /** How a failure message says a buffer was passed: "read into ...", "write of ...". */
+  readonly passes: string
+  /**
+   * Moves `data` between the sectors from `sectorStart` and `buffers` in this
+   * operation's direction (the other operation sets up or checks), then fails
+   * with `what` unless it arrived.
+   */
+  readonly move: (
+    what: string,
+    device: BlockDeviceShape,
+    sectorSize: number,
+    sectorStart: number,
+    buffers: Buffers,
+    data: Uint8Array
+  ) => Effect.Effect<void, Failure>
+  /** `bytes` bytes to pass to a call that must be rejected: guard bytes to read into, or data to write. */
+  readonly buffer: (bytes: number, sectorSize: number) => Uint8Array
+  /** Fails unless the rejected call `what` had no effect. */
+  readonly unaffected: (rejected: {
+    readonly what: string
+    readonly device: BlockDeviceShape
+    readonly sectorSize: number
+    readonly before: State
+    readonly buffers: unknown
+  }) => Effect.Effect<void, Failure>
+}
+
+/** -0 as 0, so that only the operation under test sees a -0 sectorStart. */
+const positiveZero = (sector: number) => sector === 0 ? 0 : sector
+
+const read: Transfer = {
+  operation: "read",
+  passes: "into",
+  move: (what, device, sectorSize, sectorStart, buffers, data) =>
+    Effect.gen(function*() {
+      yield* device.write(positiveZero(sectorStart), data)
+      yield* device.read(sectorStart, buffers)
+      yield* expectBytes(what, joined(buffers), data, sectorSize, positiveZero(sectorStart))
+    }),
+  buffer: (bytes) => untouchedBuffer(bytes),
+  unaffected: ({ buffers, what }) =>
+    check(
+      uint8ArraysIn(buffers).every((buffer) => isFilledWith(buffer, guardByte)),
+      () => `the rejected ${what} wrote into a buffer it was given`
+    )
+}
+
+const write: Transfer = {
+  operation: "write",
+  passes: "of",
+  move: (what, device, sectorSize, sectorStart, buffers, data) =>
+    Effect.gen(function*() {
+      spread(data, buffers)
+      yield* device.write(sectorStart, buffers)
+      yield* expectSectors(what, device, sectorSize, positiveZero(sectorStart), data)
+    }),
+  // Recognisable data that differs from the prefill, cut to any length.
+  buffer: (bytes, sectorSize) => pattern(14, 0, Math.ceil(bytes / sectorSize), sectorSize).slice(0, bytes),
+  unaffected: ({ before, device, sectorSize, what }) =>
+    expectUnchanged(`after the rejected ${what}`, device, sectorSize, before)
+}
+
+/**
+ * Moves recognisable data (`tag`) through `transfer` at `sectorStart`, via
+ * fresh buffers of the given sector counts, and checks it arrived.
+ */
+const movesData = (
+  transfer: Transfer,
+  what: string,
+  tag: number,
+  sectorStart: (info: Info) => number,
+  sectors: number | ReadonlyArray<number>
+): Body =>
+  withDevice((device, info) => {
+    const at = sectorStart(info)
+    const buffers = freshBuffers(sectors, info.sectorSize)
+    const data = pattern(tag, positiveZero(at), joined(buffers).length / info.sectorSize, info.sectorSize)
+    return transfer.move(what, device, info.sectorSize, at, buffers, data)
+  })
+
+/** Moves data through two views into one guarded backing buffer, which must be touched nowhere else. */
+const movesThroughViews = (transfer: Transfer): Body =>
+  withDevice((device, { sectorSize }) =>
+    Effect.gen(function*() {
+      const backing = untouchedBuffer(5 * sectorSize + 14)
+      const first = backing.subarray(7, 7 + sectorSize)
+      const second = backing.subarray(7 + sectorSize + 3, 7 + 3 * sectorSize + 3)
+      yield* transfer.move("the views, joined", device, sectorSize, 8, [first, second], pattern(3, 8, 3, sectorSize))
+      const outside = [
+        ...backing.subarray(0, 7),
+        ...backing.subarray(7 + sectorSize, 7 + sectorSize + 3),
+        ...backing.subarray(7 + 3 * sectorSize + 3)
+      ]
+      yield* check(
+        outside.every((byte) => byte === guardByte),
+        () => `${transfer.operation} wrote outside the views it was given`
+      )
+    })
+  )
+
+/** Zero-length calls everywhere from 0 to the size, which must succeed and change nothing. */
+const movesNothing = (transfer: Transfer): Body =>
+  changesNothing(() => `after zero-length ${transfer.operation}s`, (device, { sizeSectors }) =>
+    Effect.forEach([0, 1, sizeSectors - 1, sizeSectors], (at) =>
+      Effect.andThen(device[transfer.operation](at, new Uint8Array(0)), device[transfer.operation](at, [])), {
+      discard: true
+    }))
+
+/** A call that must be rejected with InvalidRequest naming `mentions`. */
+interface BadCall {
+  readonly what: string
+  readonly sectorStart: unknown
+  readonly buffers: unknown
+  readonly mentions: ReadonlyArray<string>
+}
+
+/** Prefills the device, then makes each bad call, which must be rejected without effect. */
+const rejectsCalls = (transfer: Transfer, calls: (info: Info) => ReadonlyArray<BadCall>): Body =>
+  withDevice((device, info) =>
+    Effect.gen(function*() {
+      const before = yield* prefill(device, info)
+      for (const { buffers, mentions, sectorStart, what } of calls(info)) {
+        const call = device[transfer.operation](unchecked(sectorStart), unchecked(buffers))
+        yield* expectFailure(what, "InvalidRequest", call, mentions)
+        yield* transfer.unaffected({ what, device, sectorSize: info.sectorSize, before, buffers })
+      }
+    })
+  )
+
+const rejectsBadSectorStart = (transfer: Transfer): Body =>
+  rejectsCalls(transfer, ({ sectorSize }) =>
+    badSectorValues.map((bad) => ({
+      what: `${transfer.operation}(${bad.label})`,
+      sectorStart: bad.value,
+      buffers: transfer.buffer(sectorSize, sectorSize),
+      mentions: mentionsOf(bad)
+    })))
+
+const rejectsPartialSectors = (transfer: Transfer): Body =>
+  rejectsCalls(transfer, ({ sectorSize }) =>
+    badLengths(sectorSize).flatMap((length) => [
+      {
+        what: `${transfer.operation} ${transfer.passes} a ${length}-byte buffer`,
+        sectorStart: 0,
+        buffers: transfer.buffer(length, sectorSize),
+        mentions: [String(length)]
+      },
+      {
+        what: `${transfer.operation} ${transfer.passes} [a whole sector, a ${length}-byte buffer]`,
+        sectorStart: 0,
+        buffers: [transfer.buffer(sectorSize, sectorSize), transfer.buffer(length, sectorSize)],
+        mentions: [String(length)]
+      }
+    ]))
+
+const rejectsNonBuffers = (transfer: Transfer): Body =>
+  rejectsCalls(transfer, ({ sectorSize }) => [
+    ...notBuffers.map(({ label, value }) => ({
+      what: `${transfer.operation} ${transfer.passes} ${label}`,
+      sectorStart: 0,
+      buffers: value,
+      mentions: []
+    })),
+    {
+      what: `${transfer.operation} ${transfer.passes} [a whole sector, a plain array]`,
+      sectorStart: 0,
+      buffers: [transfer.buffer(sectorSize, sectorSize), [1, 2]],
+      mentions: []
+    }
+  ])
+
+const rejectsPastTheEnd = (transfer: Transfer): Body =>
+  rejectsCalls(transfer, ({ sectorSize, sizeSectors }) =>
+    pastTheEnd(sizeSectors).map(([start, sectors]) => ({
+      what: `${transfer.operation}(${start}, ${sectors} sectors) on ${sizeSectors} sectors`,
+      sectorStart: start,
+      buffers: transfer.buffer(sectors * sectorSize, sectorSize),
+      mentions: [String(start), String(sizeSectors)]
+    })))
 
 const readRules: ReadonlyArray<ConformanceRule> = [
   rule(
@@ -228,200 +476,32 @@ const readRules: ReadonlyArray<ConformanceRule> = [
   rule(
     "read",
     "fills several buffers in order from consecutive sectors",
-    withDevice((device, { sectorSize }) =>
-      Effect.gen(function*() {
-        const data = pattern(2, 5, 6, sectorSize)
-        yield* device.write(5, data)
-        const buffers = [
-          new Uint8Array(sectorSize),
-          new Uint8Array(2 * sectorSize),
-          new Uint8Array(0),
-          new Uint8Array(3 * sectorSize)
-        ]
-        yield* device.read(5, buffers)
-        const joined = new Uint8Array(6 * sectorSize)
-        let offset = 0
-        for (const buffer of buffers) {
-          joined.set(buffer, offset)
-          offset += buffer.length
-        }
-        yield* expectBytes("the buffers, joined", joined, data, sectorSize, 5)
-      })
-    )
+    movesData(read, "the buffers, joined", 2, () => 5, [1, 2, 0, 3])
   ),
-  rule(
-    "read",
-    "fills views with a non-zero byteOffset and touches no byte around them",
-    withDevice((device, { sectorSize }) =>
-      Effect.gen(function*() {
-        const data = pattern(3, 8, 3, sectorSize)
-        yield* device.write(8, data)
-        const backing = untouchedBuffer(5 * sectorSize + 14)
-        const first = backing.subarray(7, 7 + sectorSize)
-        const second = backing.subarray(7 + sectorSize + 3, 7 + 3 * sectorSize + 3)
-        yield* device.read(8, [first, second])
-        yield* expectBytes("the first view", first, data.subarray(0, sectorSize), sectorSize, 8)
-        yield* expectBytes("the second view", second, data.subarray(sectorSize), sectorSize, 9)
-        const outside = [
-          ...backing.subarray(0, 7),
-          ...backing.subarray(7 + sectorSize, 7 + sectorSize + 3),
-          ...backing.subarray(7 + 3 * sectorSize + 3)
-        ]
-        yield* check(
-          outside.every((byte) => byte === guardByte),
-          () => "read wrote outside the views it was given"
-        )
-      })
-    )
-  ),
-  rule(
-    "read",
-    "reads the last sector of the device",
-    withDevice((device, { sectorSize, sizeSectors }) =>
-      Effect.gen(function*() {
-        const data = pattern(4, sizeSectors - 1, 1, sectorSize)
-        yield* device.write(sizeSectors - 1, data)
-        yield* expectSectors("the last sector", device, sectorSize, sizeSectors - 1, data)
-      })
-    )
-  ),
-  rule(
-    "read",
-    "a zero-length read succeeds anywhere from 0 to the size and touches nothing",
-    withDevice((device, { sizeSectors }) =>
-      Effect.gen(function*() {
-        for (const at of [0, 1, sizeSectors - 1, sizeSectors]) {
-          yield* device.read(at, new Uint8Array(0))
-          yield* device.read(at, [])
-        }
-      })
-    )
-  ),
-  rule(
-    "read",
-    "treats -0 as sector 0 (a safe integer ≥ 0)",
-    withDevice((device, { sectorSize }) =>
-      Effect.gen(function*() {
-        const data = pattern(5, 0, 1, sectorSize)
-        yield* device.write(0, data)
-        const buffer = new Uint8Array(sectorSize)
-        yield* device.read(-0, buffer)
-        yield* expectBytes("read(-0)", buffer, data, sectorSize, 0)
-      })
-    )
-  ),
+  rule("read", "fills views with a non-zero byteOffset and touches no byte around them", movesThroughViews(read)),
+  rule("read", "reads the last sector of the device", movesData(read, "the last sector", 4, (info) => info.sizeSectors - 1, 1)),
+  rule("read", "a zero-length read succeeds anywhere from 0 to the size and touches nothing", movesNothing(read)),
+  rule("read", "treats -0 as sector 0 (a safe integer ≥ 0)", movesData(read, "read(-0)", 5, () => -0, 1)),
   rule(
     "read",
     "rejects a sectorStart that is not a sector number with InvalidRequest naming it, touching no buffer",
-    withDevice((device, info) =>
-      Effect.gen(function*() {
-        yield* prefill(device, info)
-        for (const bad of badSectorValues) {
-          const buffer = untouchedBuffer(info.sectorSize)
-          yield* expectFailure(
-            `read(${bad.label})`,
-            "InvalidRequest",
-            device.read(unchecked(bad.value), buffer),
-            mentionsOf(bad)
-          )
-          yield* check(isFilledWith(buffer, guardByte), () => `read(${bad.label}) wrote into the buffer`)
-        }
-      })
-    )
+    rejectsBadSectorStart(read)
   ),
   rule(
     "read",
     "rejects buffers that are not whole sectors with InvalidRequest naming the length, touching no buffer",
-    withDevice((device, info) =>
-      Effect.gen(function*() {
-        yield* prefill(device, info)
-        for (const length of badLengths(info.sectorSize)) {
-          const good = untouchedBuffer(info.sectorSize)
-          const bad = untouchedBuffer(length)
-          yield* expectFailure(`read into a ${length}-byte buffer`, "InvalidRequest", device.read(0, bad), [
-            String(length)
-          ])
-          yield* expectFailure(
-            `read into [a whole sector, a ${length}-byte buffer]`,
-            "InvalidRequest",
-            device.read(0, [good, bad]),
-            [String(length)]
-          )
-          yield* check(
-            isFilledWith(good, guardByte) && isFilledWith(bad, guardByte),
-            () => `a rejected read into a ${length}-byte buffer wrote into a buffer`
-          )
-        }
-      })
-    )
+    rejectsPartialSectors(read)
   ),
-  rule(
-    "read",
-    "rejects buffers that are not Uint8Arrays with InvalidRequest",
-    withDevice((device) =>
-      Effect.forEach(notBuffers, ({ label, value }) =>
-        expectFailure(`read into ${label}`, "InvalidRequest", device.read(0, unchecked(value))), { discard: true })
-    )
-  ),
+  rule("read", "rejects buffers that are not Uint8Arrays with InvalidRequest", rejectsNonBuffers(read)),
   rule(
     "read",
     "rejects ranges past the end with InvalidRequest naming the start and the size, touching no buffer",
-    withDevice((device, info) =>
-      Effect.gen(function*() {
-        yield* prefill(device, info)
-        const size = info.sizeSectors
-        for (const [start, sectors] of pastTheEnd(size)) {
-          const buffer = untouchedBuffer(sectors * info.sectorSize)
-          yield* expectFailure(
-            `read(${start}, ${sectors} sectors) on ${size} sectors`,
-            "InvalidRequest",
-            device.read(start, buffer),
-            [String(start), String(size)]
-          )
-          yield* check(
-            isFilledWith(buffer, guardByte),
-            () => `the rejected read(${start}, ${sectors} sectors) wrote into the buffer`
-          )
-        }
-      })
-    )
+    rejectsPastTheEnd(read)
   )
 ]
 
-// ---------------------------------------------------------------------------
-// write
-// ---------------------------------------------------------------------------
-
-/** Fails with `InvalidRequest` naming `mentions`, and leaves the device as it was. */
-const rejectsWithoutChange = (
-  device: BlockDeviceShape,
-  info: Info,
-  cases: ReadonlyArray<{
-    readonly what: string
-    readonly call: Effect.Effect<unknown, DeviceError>
-    readonly mentions: ReadonlyArray<string>
-  }>
-) =>
-  Effect.gen(function*() {
-    const before = yield* prefill(device, info)
-    for (const { call, mentions, what } of cases) {
-      yield* expectFailure(what, "InvalidRequest", call, mentions)
-      yield* expectUnchanged(`after the rejected ${what}`, device, info.sectorSize, before)
-    }
-  })
-
 const writeRules: ReadonlyArray<ConformanceRule> = [
-  rule(
-    "write",
-    "written data reads back",
-    withDevice((device, { sectorSize }) =>
-      Effect.gen(function*() {
-        const data = pattern(6, 3, 4, sectorSize)
-        yield* device.write(3, data)
-        yield* expectSectors("the written sectors", device, sectorSize, 3, data)
-      })
-    )
-  ),
+  rule("write", "written data reads back", movesData(write, "the written sectors", 6, () => 3, 4)),
   rule(
     "write",
     "leaves the sectors around the written range unchanged",
@@ -437,36 +517,9 @@ const writeRules: ReadonlyArray<ConformanceRule> = [
   rule(
     "write",
     "writes several buffers, in order, to consecutive sectors",
-    withDevice((device, { sectorSize }) =>
-      Effect.gen(function*() {
-        const data = pattern(8, 20, 6, sectorSize)
-        yield* device.write(20, [
-          data.slice(0, sectorSize),
-          new Uint8Array(0),
-          data.slice(sectorSize, 3 * sectorSize),
-          data.slice(3 * sectorSize)
-        ])
-        yield* expectSectors("the written sectors", device, sectorSize, 20, data)
-      })
-    )
+    movesData(write, "the written sectors", 8, () => 20, [1, 0, 2, 3])
   ),
-  rule(
-    "write",
-    "writes from views with a non-zero byteOffset, and only the bytes inside them",
-    withDevice((device, { sectorSize }) =>
-      Effect.gen(function*() {
-        const data = pattern(9, 30, 3, sectorSize)
-        const backing = untouchedBuffer(3 * sectorSize + 20)
-        backing.set(data.subarray(0, sectorSize), 5)
-        backing.set(data.subarray(sectorSize), 5 + sectorSize + 7)
-        yield* device.write(30, [
-          backing.subarray(5, 5 + sectorSize),
-          backing.subarray(5 + sectorSize + 7, 5 + 3 * sectorSize + 7)
-        ])
-        yield* expectSectors("the written sectors", device, sectorSize, 30, data)
-      })
-    )
-  ),
+  rule("write", "writes from views with a non-zero byteOffset, and only the bytes inside them", movesThroughViews(write)),
   rule(
     "write",
     "copies the data in: changing the caller's buffer afterwards changes nothing stored",
@@ -504,111 +557,53 @@ const writeRules: ReadonlyArray<ConformanceRule> = [
   rule(
     "write",
     "writes the last sector of the device",
-    withDevice((device, { sectorSize, sizeSectors }) =>
-      Effect.gen(function*() {
-        const data = pattern(12, sizeSectors - 2, 2, sectorSize)
-        yield* device.write(sizeSectors - 2, data)
-        yield* expectSectors("the last sectors", device, sectorSize, sizeSectors - 2, data)
-      })
-    )
+    movesData(write, "the last sectors", 12, (info) => info.sizeSectors - 2, 2)
   ),
-  rule(
-    "write",
-    "a zero-length write succeeds anywhere from 0 to the size and changes nothing",
-    withDevice((device, info) =>
-      Effect.gen(function*() {
-        const before = yield* prefill(device, info)
-        for (const at of [0, info.sizeSectors - 1, info.sizeSectors]) {
-          yield* device.write(at, new Uint8Array(0))
-          yield* device.write(at, [])
-        }
-        yield* expectUnchanged("after zero-length writes", device, info.sectorSize, before)
-      })
-    )
-  ),
-  rule(
-    "write",
-    "treats -0 as sector 0 (a safe integer ≥ 0)",
-    withDevice((device, { sectorSize }) =>
-      Effect.gen(function*() {
-        const data = pattern(13, 0, 1, sectorSize)
-        yield* device.write(-0, data)
-        yield* expectSectors("sector 0", device, sectorSize, 0, data)
-      })
-    )
-  ),
+  rule("write", "a zero-length write succeeds anywhere from 0 to the size and changes nothing", movesNothing(write)),
+  rule("write", "treats -0 as sector 0 (a safe integer ≥ 0)", movesData(write, "sector 0", 13, () => -0, 1)),
   rule(
     "write",
     "rejects a sectorStart that is not a sector number with InvalidRequest naming it, and changes nothing",
-    withDevice((device, info) =>
-      rejectsWithoutChange(
-        device,
-        info,
-        badSectorValues.map((bad) => ({
-          what: `write(${bad.label})`,
-          call: device.write(unchecked(bad.value), pattern(14, 0, 1, info.sectorSize)),
-          mentions: mentionsOf(bad)
-        }))
-      )
-    )
+    rejectsBadSectorStart(write)
   ),
   rule(
     "write",
     "rejects buffers that are not whole sectors with InvalidRequest naming the length, and changes nothing",
-    withDevice((device, info) =>
-      rejectsWithoutChange(
-        device,
-        info,
-        badLengths(info.sectorSize).flatMap((length) => [
-          {
-            what: `write of a ${length}-byte buffer`,
-            call: device.write(0, new Uint8Array(length).fill(0x77)),
-            mentions: [String(length)]
-          },
-          {
-            what: `write of [a whole sector, a ${length}-byte buffer]`,
-            call: device.write(0, [pattern(15, 0, 1, info.sectorSize), new Uint8Array(length).fill(0x77)]),
-            mentions: [String(length)]
-          }
-        ])
-      )
-    )
+    rejectsPartialSectors(write)
   ),
   rule(
     "write",
     "rejects buffers that are not Uint8Arrays with InvalidRequest, and changes nothing",
-    withDevice((device, info) =>
-      rejectsWithoutChange(
-        device,
-        info,
-        notBuffers.map(({ label, value }) => ({
-          what: `write of ${label}`,
-          call: device.write(0, unchecked(value)),
-          mentions: []
-        })).concat([{
-          what: "write of [a whole sector, a plain array]",
-          call: device.write(0, unchecked([pattern(16, 0, 1, info.sectorSize), [1, 2]])),
-          mentions: []
-        }])
-      )
-    )
+    rejectsNonBuffers(write)
   ),
   rule(
     "write",
     "rejects ranges past the end with InvalidRequest naming the start and the size, and changes nothing",
-    withDevice((device, info) =>
-      rejectsWithoutChange(
-        device,
-        info,
-        pastTheEnd(info.sizeSectors).map(([start, sectors]) => ({
-          what: `write(${start}, ${sectors} sectors) on ${info.sizeSectors} sectors`,
-          call: device.write(start, pattern(17, start, sectors, info.sectorSize)),
-          mentions: [String(start), String(info.sizeSectors)]
-        }))
-      )
-    )
+    rejectsPastTheEnd(write)
   )
 ]
+
+// ---------------------------------------------------------------------------
+// rejections that must change nothing
+// ---------------------------------------------------------------------------
+
+/** Fails with `InvalidRequest` naming `mentions`, and leaves the device as it was. */
+const rejectsWithoutChange = (
+  device: BlockDeviceShape,
+  info: Info,
+  cases: ReadonlyArray<{
+    readonly what: string
+    readonly call: Effect.Effect<unknown, DeviceError>
+    readonly mentions: ReadonlyArray<string>
+  }>
+) =>
+  Effect.gen(function*() {
+    const before = yield* prefill(device, info)
+    for (const { call, mentions, what } of cases) {
+      yield* expectFailure(what, "InvalidRequest", call, mentions)
+      yield* expectUnchanged(`after the rejected ${what}`, device, info.sectorSize, before)
+    }
+  })
 
 // ---------------------------------------------------------------------------
 // flush
@@ -676,36 +671,17 @@ const discardRules = (supported: boolean): ReadonlyArray<ConformanceRule> =>
       rule(
         "discard",
         "a zero-length discard changes nothing",
-        withDevice((device, info) =>
-          Effect.gen(function*() {
-            const before = yield* prefill(device, info)
-            yield* device.discard(0, 0)
-            yield* device.discard(5, 0)
-            yield* device.discard(info.sizeSectors, 0)
-            yield* expectUnchanged("after zero-length discards", device, info.sectorSize, before)
-          })
-        )
+        changesNothing(() => "after zero-length discards", (device, { sizeSectors }) =>
+          Effect.forEach([0, 5, sizeSectors], (at) => device.discard(at, 0), { discard: true }))
       ),
       rule(
         "discard",
         "rejects a sectorStart or sectors that is not a sector number with InvalidRequest naming it, and changes nothing",
         withDevice((device, info) =>
-          rejectsWithoutChange(
-            device,
-            info,
-            badSectorValues.flatMap((bad) => [
-              {
-                what: `discard(${bad.label}, 1)`,
-                call: device.discard(unchecked(bad.value), 1),
-                mentions: mentionsOf(bad)
-              },
-              {
-                what: `discard(0, ${bad.label})`,
-                call: device.discard(0, unchecked(bad.value)),
-                mentions: mentionsOf(bad)
-              }
-            ])
-          )
+          rejectsWithoutChange(device, info, [
+            ...callsWith(badSectorValues, (bad) => `discard(${bad}, 1)`, (bad) => device.discard(unchecked(bad), 1)),
+            ...callsWith(badSectorValues, (bad) => `discard(0, ${bad})`, (bad) => device.discard(0, unchecked(bad)))
+          ])
         )
       ),
       rule(
@@ -728,12 +704,9 @@ const discardRules = (supported: boolean): ReadonlyArray<ConformanceRule> =>
       rule(
         "discard",
         "an unsupported discard fails Unimplemented and changes nothing",
-        withDevice((device, info) =>
-          Effect.gen(function*() {
-            const before = yield* prefill(device, info)
-            yield* expectFailure("discard(0, 8)", "Unimplemented", device.discard(0, 8))
-            yield* expectUnchanged("after the unsupported discard", device, info.sectorSize, before)
-          })
+        changesNothing(
+          () => "after the unsupported discard",
+          (device) => expectFailure("discard(0, 8)", "Unimplemented", device.discard(0, 8))
         )
       )
     ]
@@ -746,7 +719,7 @@ const expectSize = (device: BlockDeviceShape, expected: number, when: string) =>
   Effect.flatMap(device.info, ({ sizeSectors }) =>
     check(sizeSectors === expected, () => `${when}, info says ${sizeSectors} sectors, expected ${expected}`))
 
-const badSizes = (sectorSize: number): ReadonlyArray<{ readonly value: unknown; readonly label: string; readonly mention: string | undefined }> => [
+const badSizes = (sectorSize: number): ReadonlyArray<BadValue> => [
   ...badSectorValues,
   {
     value: Math.floor(Number.MAX_SAFE_INTEGER / sectorSize) + 1,
@@ -833,13 +806,8 @@ const resizeRules = (supported: boolean): ReadonlyArray<ConformanceRule> =>
       rule(
         "resize",
         "resizing to the current size changes nothing",
-        withDevice((device, info) =>
-          Effect.gen(function*() {
-            const before = yield* prefill(device, info)
-            yield* device.resize(info.sizeSectors)
-            yield* expectUnchanged(`after resize(${info.sizeSectors})`, device, info.sectorSize, before)
-          })
-        )
+        changesNothing(({ sizeSectors }) => `after resize(${sizeSectors})`, (device, { sizeSectors }) =>
+          device.resize(sizeSectors))
       ),
       rule(
         "resize",
@@ -848,11 +816,7 @@ const resizeRules = (supported: boolean): ReadonlyArray<ConformanceRule> =>
           rejectsWithoutChange(
             device,
             info,
-            badSizes(info.sectorSize).map((bad) => ({
-              what: `resize(${bad.label})`,
-              call: device.resize(unchecked(bad.value)),
-              mentions: mentionsOf(bad)
-            }))
+            callsWith(badSizes(info.sectorSize), (bad) => `resize(${bad})`, (bad) => device.resize(unchecked(bad)))
           )
         )
       )
@@ -861,14 +825,12 @@ const resizeRules = (supported: boolean): ReadonlyArray<ConformanceRule> =>
       rule(
         "resize",
         "an unsupported resize fails Unimplemented and changes nothing",
-        withDevice((device, info) =>
-          Effect.gen(function*() {
-            const before = yield* prefill(device, info)
-            yield* expectFailure("resize(32)", "Unimplemented", device.resize(32))
-            yield* expectFailure(`resize(${info.sizeSectors + 8})`, "Unimplemented", device.resize(info.sizeSectors + 8))
-            yield* expectUnchanged("after the unsupported resizes", device, info.sectorSize, before)
-          })
-        )
+        changesNothing(() => "after the unsupported resizes", (device, { sizeSectors }) =>
+          Effect.forEach(
+            [32, sizeSectors + 8],
+            (size) => expectFailure(`resize(${size})`, "Unimplemented", device.resize(size)),
+            { discard: true }
+          ))
       )
     ]
 
@@ -999,14 +961,15 @@ const seekRules = (seek: Seek, supported: boolean, discard: boolean, options: Co
       "rejects a from that is not a sector number, or past the end, with InvalidRequest naming it",
       withDevice((device, info) =>
         Effect.gen(function*() {
-          for (const bad of badSectorValues) {
-            yield* expectFailure(`${seek}(${bad.label})`, "InvalidRequest", device[seek](unchecked(bad.value)), mentionsOf(bad))
-          }
-          for (const from of [info.sizeSectors + 1, Number.MAX_SAFE_INTEGER]) {
-            yield* expectFailure(`${seek}(${from}) on ${info.sizeSectors} sectors`, "InvalidRequest", device[seek](from), [
-              String(from)
-            ])
-          }
+          const calls = [
+            ...callsWith(badSectorValues, (bad) => `${seek}(${bad})`, (bad) => device[seek](unchecked(bad))),
+            ...[info.sizeSectors + 1, Number.MAX_SAFE_INTEGER].map((from) => ({
+              what: `${seek}(${from}) on ${info.sizeSectors} sectors`,
+              call: device[seek](from),
+              mentions: [String(from)]
+            }))
+          ]
+          for (const { call, mentions, what } of calls) yield* expectFailure(what, "InvalidRequest", call, mentions)
         })
       )
     )
