@@ -81,45 +81,31 @@ export interface StatesOptions {
  */
 export class CrashState {
   /** The epoch the crash happens in. */
-  readonly epoch: number
+  declare readonly epoch: number
   /** How many writes (and discards) were in flight in that epoch. */
-  readonly writes: number
+  declare readonly writes: number
   /** Indices (in issue order, from 0) of the in-flight writes that landed in full. */
-  readonly landed: ReadonlyArray<number>
+  declare readonly landed: ReadonlyArray<number>
   /** Indices of the in-flight writes that landed in part (only with `torn`). */
-  readonly torn: ReadonlyArray<number>
+  declare readonly torn: ReadonlyArray<number>
   /**
    * Every `mark` label recorded on this timeline before the crash point (in
    * order): what the program had done, and told its users, before the power
    * failed. An oracle treats what these marks acknowledge as must-survive.
    */
-  readonly marks: ReadonlyArray<string>
+  declare readonly marks: ReadonlyArray<string>
   /** @internal */
-  readonly owner: object
+  declare readonly owner: object
   /** @internal */
-  readonly image: unknown
+  declare readonly image: unknown
   /** @internal */
-  readonly pieces: ReadonlyArray<States.Op>
+  declare readonly pieces: ReadonlyArray<States.Op>
 
   /** @internal */
-  constructor(fields: {
-    readonly epoch: number
-    readonly writes: number
-    readonly landed: ReadonlyArray<number>
-    readonly torn: ReadonlyArray<number>
-    readonly marks: ReadonlyArray<string>
-    readonly owner: object
-    readonly image: unknown
-    readonly pieces: ReadonlyArray<States.Op>
-  }) {
-    this.epoch = fields.epoch
-    this.writes = fields.writes
-    this.landed = fields.landed
-    this.torn = fields.torn
-    this.marks = fields.marks
-    this.owner = fields.owner
-    this.image = fields.image
-    this.pieces = fields.pieces
+  constructor(
+    fields: Pick<CrashState, "epoch" | "writes" | "landed" | "torn" | "marks" | "owner" | "image" | "pieces">
+  ) {
+    Object.assign(this, fields)
   }
 
   /** One line for test output, e.g. `epoch 3: 2 of 4 writes landed [0, 2], torn [3]`. */
