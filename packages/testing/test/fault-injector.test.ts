@@ -37,21 +37,20 @@ const pattern = (sectors: number, fill: number) => {
   return buffer
 }
 
-const cleanRead = (sectorStart: number, sectors: number) =>
-  Effect.gen(function*() {
-    const disk = yield* Ramdisk
+/** Sectors `[sectorStart, sectorStart + sectors)` of `device`, read into a fresh buffer. */
+const readFrom = (device: BlockDeviceShape, sectorStart: number, sectors: number) =>
+  Effect.suspend(() => {
     const buffer = new Uint8Array(sectors * sectorSize)
-    yield* disk.read(sectorStart, buffer)
-    return buffer
+    return Effect.as(device.read(sectorStart, buffer), buffer)
   })
 
+/** What the device beneath holds: the data without any injected read fault. */
+const cleanRead = (sectorStart: number, sectors: number) =>
+  Effect.flatMap(Ramdisk, (disk) => readFrom(disk, sectorStart, sectors))
+
+/** What a caller of the faulty device gets back. */
 const faultyRead = (sectorStart: number, sectors: number) =>
-  Effect.gen(function*() {
-    const device = yield* BlockDevice
-    const buffer = new Uint8Array(sectors * sectorSize)
-    yield* device.read(sectorStart, buffer)
-    return buffer
-  })
+  Effect.flatMap(BlockDevice, (device) => readFrom(device, sectorStart, sectors))
 
 /** Writes `pattern` everywhere through the clean device, so every sector holds something recognisable. */
 const fillClean = (fill: number) => Effect.flatMap(Ramdisk, (disk) => disk.write(0, pattern(sizeSectors, fill)))
@@ -66,6 +65,14 @@ const firstDifference = (a: Uint8Array, b: Uint8Array) => {
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return i
   return -1
 }
+
+/** Fails unless the whole clean device holds `before` with `data` laid over it from sector `sectorStart`. */
+const expectCleanImage = (before: Uint8Array, data: Uint8Array, sectorStart: number) =>
+  Effect.gen(function*() {
+    const expected = before.slice()
+    expected.set(data, sectorStart * sectorSize)
+    expect(firstDifference(yield* cleanRead(0, sizeSectors), expected)).toBe(-1)
+  })
 
 const countBitsDiffering = (a: Uint8Array, b: Uint8Array) => {
   let bits = 0
@@ -329,9 +336,7 @@ describe("write", () => {
         expect(fault).toMatchObject({ operation: "write", sectorStart: start, sectors: length })
         expect(fault.appliedSectors).toBeGreaterThanOrEqual(0)
         expect(fault.appliedSectors).toBeLessThanOrEqual(length)
-        const expected = before.slice()
-        expected.set(data.subarray(0, fault.appliedSectors * sectorSize), start * sectorSize)
-        expect(firstDifference(yield* cleanRead(0, sizeSectors), expected)).toBe(-1)
+        yield* expectCleanImage(before, data.subarray(0, fault.appliedSectors * sectorSize), start)
       }).pipe(Effect.provide(faulty({ seed, writeErrorRate: 1 })))
   )
 
@@ -517,9 +522,7 @@ describe("misdirectedWriteRate", () => {
         expect(target + length <= start || start + length <= target).toBe(true)
         expect(target).toBeGreaterThanOrEqual(0)
         expect(target + length).toBeLessThanOrEqual(sizeSectors)
-        const expected = before.slice()
-        expected.set(data, target * sectorSize)
-        expect(firstDifference(yield* cleanRead(0, sizeSectors), expected)).toBe(-1)
+        yield* expectCleanImage(before, data, target)
       }).pipe(Effect.provide(faulty({ seed, misdirectedWriteRate: 1 })))
   )
 
