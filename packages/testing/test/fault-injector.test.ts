@@ -55,6 +55,9 @@ const faultyRead = (sectorStart: number, sectors: number) =>
 /** Writes `pattern` everywhere through the clean device, so every sector holds something recognisable. */
 const fillClean = (fill: number) => Effect.flatMap(Ramdisk, (disk) => disk.write(0, pattern(sizeSectors, fill)))
 
+/** Fills the clean device (see {@link fillClean}) and returns its whole image. */
+const fillCleanImage = (fill: number) => Effect.andThen(fillClean(fill), cleanRead(0, sizeSectors))
+
 /**
  * The first byte offset where two buffers differ (-1 if none). Comparing
  * whole-device images with `toEqual` is slow; this keeps the failure
@@ -89,6 +92,12 @@ const countBitsDiffering = (a: Uint8Array, b: Uint8Array) => {
 const Seed = Schema.Int.check(Schema.isBetween({ minimum: -1_000_000, maximum: 1_000_000 }))
 const Sector = Schema.Int.check(Schema.isBetween({ minimum: 0, maximum: sizeSectors - 1 }))
 const Length = Schema.Int.check(Schema.isBetween({ minimum: 1, maximum: 64 }))
+/** A seed and a range on the device; the range's start goes through {@link fitted} before use. */
+const RandomRange = { seed: Seed, start: Sector, length: Length }
+
+/** `wanted` moved back, if need be, so that `length` sectors from it fit on the device. */
+const fitted = (wanted: number, length: number) => Math.min(wanted, sizeSectors - length)
+
 const Rate = Schema.Number.check(Schema.isBetween({ minimum: 0, maximum: 1 }))
 
 /** A mixed workload run through the faulty device: every call's outcome, the ledger, and the clean data after. */
@@ -319,12 +328,11 @@ describe("write", () => {
 
   it.effect.prop(
     "at writeErrorRate 1 fails IOError, having applied exactly the recorded prefix of sectors",
-    { seed: Seed, start: Sector, length: Length },
+    RandomRange,
     ({ length, seed, start: wanted }) =>
       Effect.gen(function*() {
-        const start = Math.min(wanted, sizeSectors - length)
-        yield* fillClean(1)
-        const before = yield* cleanRead(0, sizeSectors)
+        const start = fitted(wanted, length)
+        const before = yield* fillCleanImage(1)
         const data = pattern(length, 200)
         const error = yield* Effect.flip((yield* BlockDevice).write(start, data))
         expect(error._tag).toBe("IOError")
@@ -454,7 +462,7 @@ describe("badSectors", () => {
       length: Length
     },
     ({ bad, length, start: wanted }) => {
-      const start = Math.min(wanted, sizeSectors - length)
+      const start = fitted(wanted, length)
       const ranges = bad.map(([badStart, badLength]) => ({
         start: Math.min(badStart, sizeSectors - badLength),
         sectors: badLength
@@ -471,10 +479,10 @@ describe("badSectors", () => {
 describe("readCorruptionRate", () => {
   it.effect.prop(
     "at rate 1 every read returns the clean data with exactly the recorded bit flipped",
-    { seed: Seed, start: Sector, length: Length },
+    RandomRange,
     ({ length, seed, start: wanted }) =>
       Effect.gen(function*() {
-        const start = Math.min(wanted, sizeSectors - length)
+        const start = fitted(wanted, length)
         yield* fillClean(3)
         const clean = yield* cleanRead(start, length)
         const returned = yield* faultyRead(start, length)
@@ -507,12 +515,11 @@ describe("readCorruptionRate", () => {
 describe("misdirectedWriteRate", () => {
   it.effect.prop(
     "at rate 1 a write succeeds but lands at the recorded place, elsewhere, leaving the intended sectors as they were",
-    { seed: Seed, start: Sector, length: Length },
+    RandomRange,
     ({ length, seed, start: wanted }) =>
       Effect.gen(function*() {
-        const start = Math.min(wanted, sizeSectors - length)
-        yield* fillClean(1)
-        const before = yield* cleanRead(0, sizeSectors)
+        const start = fitted(wanted, length)
+        const before = yield* fillCleanImage(1)
         const data = pattern(length, 77)
         yield* (yield* BlockDevice).write(start, data)
         const [fault] = yield* (yield* FaultInjector).ledger
@@ -531,7 +538,7 @@ describe("misdirectedWriteRate", () => {
     { seed: Seed, start: Sector, length: Schema.Int.check(Schema.isBetween({ minimum: 400, maximum: 512 })) },
     ({ length, seed, start: wanted }) =>
       Effect.gen(function*() {
-        const start = Math.min(wanted, sizeSectors - length)
+        const start = fitted(wanted, length)
         yield* (yield* BlockDevice).write(start, pattern(length, 1))
         for (const fault of yield* (yield* FaultInjector).ledger) {
           if (fault.kind !== "misdirectedWrite") return expect.fail(`unexpected ${JSON.stringify(fault)}`)
