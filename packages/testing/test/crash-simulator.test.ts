@@ -1,6 +1,12 @@
-import { BlockDevice, IOError, type WriteError } from "@effect-block/block"
+import { BlockDevice, type BlockDeviceShape, IOError, type WriteError } from "@effect-block/block"
 import { RamdiskLive, RegistryLive } from "@effect-block/ramdisk"
-import { conformance, CrashSimulator, CrashSimulatorLive, type CrashState } from "@effect-block/testing"
+import {
+  conformance,
+  CrashSimulator,
+  CrashSimulatorLive,
+  type CrashSimulatorShape,
+  type CrashState
+} from "@effect-block/testing"
 import { describe, expect, it } from "@effect/vitest"
 import { Arbitrary, Effect, Layer, Schema } from "effect"
 
@@ -49,6 +55,11 @@ const FailingFlush = Layer.effect(
 for (const [backend, layer] of backends) {
   const run = <A, E>(effect: Effect.Effect<A, E, BlockDevice | CrashSimulator>, seed = 1) =>
     Effect.provide(effect, layer(seed))
+  /** Runs a test body with the simulated device and its simulator at hand. */
+  const simulate = <A, E>(
+    body: (device: BlockDeviceShape, simulator: CrashSimulatorShape) => Effect.Effect<A, E, BlockDevice | CrashSimulator>,
+    seed = 1
+  ) => run(Effect.flatMap(Effect.all([BlockDevice, CrashSimulator]), ([device, simulator]) => body(device, simulator)), seed)
 
   describe(`CrashSimulator (${backend} backend)`, () => {
     describe("backend", () => {
@@ -60,8 +71,7 @@ for (const [backend, layer] of backends) {
 
     describe("read", () => {
       it.effect("sees every write, durable or pending", () =>
-        run(Effect.gen(function*() {
-          const device = yield* BlockDevice
+        simulate((device) => Effect.gen(function*() {
           yield* device.write(1, filled(1))
           yield* device.flush
           yield* device.write(2, filled(2))
@@ -72,9 +82,7 @@ for (const [backend, layer] of backends) {
 
     describe("pending", () => {
       it.effect("counts the writes and discards since the last successful flush", () =>
-        run(Effect.gen(function*() {
-          const device = yield* BlockDevice
-          const simulator = yield* CrashSimulator
+        simulate((device, simulator) => Effect.gen(function*() {
           expect(yield* simulator.pending).toBe(0)
           yield* device.write(0, filled(1))
           yield* device.discard(4, 2)
@@ -84,9 +92,7 @@ for (const [backend, layer] of backends) {
         })))
 
       it.effect("does not count a write that failed validation", () =>
-        run(Effect.gen(function*() {
-          const device = yield* BlockDevice
-          const simulator = yield* CrashSimulator
+        simulate((device, simulator) => Effect.gen(function*() {
           yield* Effect.flip(device.write(size, filled(1)))
           expect(yield* simulator.pending).toBe(0)
         })))
@@ -94,9 +100,7 @@ for (const [backend, layer] of backends) {
 
     describe("flush", () => {
       it.effect("makes every earlier write survive any crash", () =>
-        run(Effect.gen(function*() {
-          const device = yield* BlockDevice
-          const simulator = yield* CrashSimulator
+        simulate((device, simulator) => Effect.gen(function*() {
           yield* device.write(3, filled(3))
           yield* device.flush
           yield* device.write(3, filled(4))
@@ -118,9 +122,7 @@ for (const [backend, layer] of backends) {
 
     describe("resize", () => {
       it.effect("is a barrier: it and every write before it are durable", () =>
-        run(Effect.gen(function*() {
-          const device = yield* BlockDevice
-          const simulator = yield* CrashSimulator
+        simulate((device, simulator) => Effect.gen(function*() {
           yield* device.write(0, filled(1))
           yield* device.resize(size * 2)
           expect(yield* simulator.pending).toBe(0)
@@ -132,9 +134,7 @@ for (const [backend, layer] of backends) {
         })))
 
       it.effect("a crash in the epoch before it loses the size change", () =>
-        run(Effect.gen(function*() {
-          const device = yield* BlockDevice
-          const simulator = yield* CrashSimulator
+        simulate((device, simulator) => Effect.gen(function*() {
           yield* device.write(size - 1, filled(7))
           yield* device.resize(size / 2)
           const before = yield* simulator.states({ epoch: 0 })
@@ -147,9 +147,7 @@ for (const [backend, layer] of backends) {
 
     describe("states", () => {
       it.effect("include none and all of the pending writes", () =>
-        run(Effect.gen(function*() {
-          const device = yield* BlockDevice
-          const simulator = yield* CrashSimulator
+        simulate((device, simulator) => Effect.gen(function*() {
           for (let i = 0; i < 12; i++) yield* device.write(i, filled(i + 1))
           const states = yield* simulator.states({ limit: 16 })
           expect(states.length).toBe(16)
@@ -158,9 +156,7 @@ for (const [backend, layer] of backends) {
         })))
 
       it.effect("are all of them when the pending set is small", () =>
-        run(Effect.gen(function*() {
-          const device = yield* BlockDevice
-          const simulator = yield* CrashSimulator
+        simulate((device, simulator) => Effect.gen(function*() {
           for (let i = 0; i < 4; i++) yield* device.write(i, filled(i + 1))
           const states = yield* simulator.states()
           expect(states.length).toBe(16)
@@ -169,9 +165,7 @@ for (const [backend, layer] of backends) {
         })))
 
       it.effect("are distinct by the contents they leave", () =>
-        run(Effect.gen(function*() {
-          const device = yield* BlockDevice
-          const simulator = yield* CrashSimulator
+        simulate((device, simulator) => Effect.gen(function*() {
           // The second write hides the first; the third rewrites what is already durable.
           yield* device.write(0, filled(1))
           yield* device.write(0, filled(2))
@@ -188,9 +182,7 @@ for (const [backend, layer] of backends) {
         })))
 
       it.effect("are a seeded sample when there are more than the limit", () =>
-        run(Effect.gen(function*() {
-          const device = yield* BlockDevice
-          const simulator = yield* CrashSimulator
+        simulate((device, simulator) => Effect.gen(function*() {
           for (let i = 0; i < 20; i++) yield* device.write(i, filled(i + 1))
           const describe = (states: ReadonlyArray<CrashState>) => states.map((s) => s.landed.join(",")).join(" | ")
           const a = yield* simulator.states({ seed: 5, limit: 100 })
@@ -202,9 +194,7 @@ for (const [backend, layer] of backends) {
         })))
 
       it.effect("with torn, let a write land in part", () =>
-        run(Effect.gen(function*() {
-          const device = yield* BlockDevice
-          const simulator = yield* CrashSimulator
+        simulate((device, simulator) => Effect.gen(function*() {
           yield* device.write(0, filled(9, 3))
           const states = yield* simulator.states({ torn: true })
           // Each of the three sectors lands or not.
@@ -220,9 +210,7 @@ for (const [backend, layer] of backends) {
         })))
 
       it.effect("of an earlier epoch are those of the writes in flight at its barrier", () =>
-        run(Effect.gen(function*() {
-          const device = yield* BlockDevice
-          const simulator = yield* CrashSimulator
+        simulate((device, simulator) => Effect.gen(function*() {
           yield* device.write(0, filled(1))
           yield* device.flush
           yield* device.write(1, filled(2))
@@ -242,9 +230,7 @@ for (const [backend, layer] of backends) {
         })))
 
       it.effect("fail InvalidRequest for an unknown epoch or a bad limit, changing nothing", () =>
-        run(Effect.gen(function*() {
-          const device = yield* BlockDevice
-          const simulator = yield* CrashSimulator
+        simulate((device, simulator) => Effect.gen(function*() {
           yield* device.write(0, filled(1))
           for (const options of [{ epoch: 1 }, { epoch: -1 }, { epoch: 0.5 }, { limit: 1 }, { limit: Number.NaN }]) {
             const error = yield* Effect.flip(simulator.states(options))
@@ -257,9 +243,7 @@ for (const [backend, layer] of backends) {
 
     describe("crash", () => {
       it.effect("makes the device hold exactly the state and clears the pending set", () =>
-        run(Effect.gen(function*() {
-          const device = yield* BlockDevice
-          const simulator = yield* CrashSimulator
+        simulate((device, simulator) => Effect.gen(function*() {
           yield* device.write(0, filled(1))
           yield* device.flush
           yield* device.write(1, filled(2))
@@ -276,9 +260,7 @@ for (const [backend, layer] of backends) {
         })))
 
       it.effect("keeps recording: writes after a crash are pending in a new epoch", () =>
-        run(Effect.gen(function*() {
-          const device = yield* BlockDevice
-          const simulator = yield* CrashSimulator
+        simulate((device, simulator) => Effect.gen(function*() {
           yield* device.write(0, filled(1))
           yield* simulator.crash()
           expect(yield* simulator.epochs).toBe(2)
@@ -289,9 +271,7 @@ for (const [backend, layer] of backends) {
         })))
 
       it.effect("accepts a state again after other crashes and recoveries", () =>
-        run(Effect.gen(function*() {
-          const device = yield* BlockDevice
-          const simulator = yield* CrashSimulator
+        simulate((device, simulator) => Effect.gen(function*() {
           yield* device.write(0, filled(1))
           yield* device.write(1, filled(2))
           const states = yield* simulator.states()
@@ -312,19 +292,15 @@ for (const [backend, layer] of backends) {
       it.effect("without a state picks a seeded random one", () =>
         Effect.gen(function*() {
           const outcome = (seed: number) =>
-            run(
+            simulate((device, simulator) =>
               Effect.gen(function*() {
-                const device = yield* BlockDevice
-                const simulator = yield* CrashSimulator
                 const chosen: Array<string> = []
                 for (let round = 0; round < 5; round++) {
                   for (let i = 0; i < 8; i++) yield* device.write(i, filled(round * 8 + i + 1))
                   chosen.push((yield* simulator.crash()).landed.join(","))
                 }
                 return chosen.join(" | ")
-              }),
-              seed
-            )
+              }), seed)
           expect(yield* outcome(3)).toBe(yield* outcome(3))
           expect(yield* outcome(3)).not.toBe(yield* outcome(4))
         }))
@@ -345,9 +321,7 @@ for (const [backend, layer] of backends) {
 
     describe("mark", () => {
       it.effect("is listed by the states of every crash point after it", () =>
-        run(Effect.gen(function*() {
-          const device = yield* BlockDevice
-          const simulator = yield* CrashSimulator
+        simulate((device, simulator) => Effect.gen(function*() {
           yield* simulator.mark("start")
           yield* device.write(0, filled(1))
           yield* device.flush
@@ -360,9 +334,7 @@ for (const [backend, layer] of backends) {
         })))
 
       it.effect("after a crash, the timeline keeps only the crashed state's marks", () =>
-        run(Effect.gen(function*() {
-          const device = yield* BlockDevice
-          const simulator = yield* CrashSimulator
+        simulate((device, simulator) => Effect.gen(function*() {
           yield* simulator.mark("a")
           yield* device.write(0, filled(1))
           yield* device.flush
@@ -385,9 +357,7 @@ for (const [backend, layer] of backends) {
         "every state equals the durable image plus its landed writes, replayed in order",
         { steps: Arbitrary.array(Arbitrary.schema(Step), { maxLength: 12 }), torn: Arbitrary.schema(Schema.Boolean) },
         ({ steps, torn }) =>
-          run(Effect.gen(function*() {
-            const device = yield* BlockDevice
-            const simulator = yield* CrashSimulator
+          simulate((device, simulator) => Effect.gen(function*() {
             // The model: durable bytes per sector (first byte) and the in-flight ops.
             let durable = new Array<number>(size).fill(0)
             let current = durable.slice()
