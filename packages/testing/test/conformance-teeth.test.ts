@@ -104,19 +104,15 @@ const brokenDevices: ReadonlyArray<{
 ]
 
 describe("the conformance suite has teeth", () => {
-  it.effect("a correct device over a sector table passes every rule", () =>
-    Effect.gen(function*() {
-      expect(yield* violations(flatDevice())).toEqual([])
-    }))
+  const geometries: ReadonlyArray<readonly [string, { readonly sectorSize?: number; readonly sizeSectors?: number }]> = [
+    ["over a sector table", {}],
+    ["with 4096-byte sectors", { sectorSize: 4096, sizeSectors: 64 }],
+    ["with 1-byte sectors", { sectorSize: 1, sizeSectors: 200 }]
+  ]
 
-  it.effect("a correct device with 4096-byte sectors passes every rule", () =>
+  it.effect.each(geometries)("a correct device %s passes every rule", ([, geometry]) =>
     Effect.gen(function*() {
-      expect(yield* violations(flatDevice({}, { sectorSize: 4096, sizeSectors: 64 }))).toEqual([])
-    }))
-
-  it.effect("a correct device with 1-byte sectors passes every rule", () =>
-    Effect.gen(function*() {
-      expect(yield* violations(flatDevice({}, { sectorSize: 1, sizeSectors: 200 }))).toEqual([])
+      expect(yield* violations(flatDevice({}, geometry))).toEqual([])
     }))
 
   it.effect("each test builds the layer afresh: a write in one rule is not seen by the next", () =>
