@@ -21,6 +21,7 @@ export {
   Info,
   maxSectorSize
 } from "./Geometry.js"
+export { subBuffers } from "./internal/Support.js"
 export * from "./Combinators.js"
 export * from "./Streams.js"
 export * from "./Wrappers.js"

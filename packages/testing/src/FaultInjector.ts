@@ -26,6 +26,7 @@ import {
   InvalidRequest,
   IOError,
   type ReadError,
+  subBuffers,
   type WriteError
 } from "@effect-block/block"
 import * as Context from "effect/Context"
@@ -34,7 +35,7 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import { below, seedKey, Slot, unit } from "./internal/FaultRandom.js"
-import { firstIn, flipBit, normalise, sliceSectors, type Span, subtract } from "./internal/FaultSectors.js"
+import { firstIn, flipBit, normalise, type Span, subtract } from "./internal/FaultSectors.js"
 
 /**
  * A range of sectors: `sectors` sectors from `start`.
@@ -485,7 +486,7 @@ const build = (
         if (unit(key, index, Slot.fails) < settings.writeErrorRate) {
           const applied = below(key, index, Slot.extent, sectors + 1)
           return Effect.flatMap(inner.info, ({ sectorSize }) =>
-            (applied === 0 ? Effect.void : inner.write(sectorStart, sliceSectors(buffers, sectorSize, 0, applied))).pipe(
+            (applied === 0 ? Effect.void : inner.write(sectorStart, subBuffers(buffers, 0, applied * sectorSize))).pipe(
               Effect.andThen(heal(sectorStart, applied)),
               Effect.andThen(record({ ...base, kind: "writeError", appliedSectors: applied })),
               Effect.andThen(Effect.fail(injected("write", sectorStart, sectors, `write error after ${applied} of ${sectors} sectors`)))

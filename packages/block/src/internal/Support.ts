@@ -66,7 +66,10 @@ export const relabel = (operation: string, role: string) => <E extends WriteErro
 
 /**
  * Views onto the part of `buffers` holding `bytes` bytes from byte `offset`
- * of their concatenation. No data is copied.
+ * of their concatenation. No data is copied. Useful to wrappers that pass on
+ * part of a request (a torn write, a split across two devices).
+ *
+ * @since 0.1.0
  */
 export const subBuffers = (
   buffers: ReadonlyArray<Uint8Array>,

@@ -59,33 +59,6 @@ export const subtract = (set: ReadonlyArray<Span>, start: number, end: number): 
   return result
 }
 
-/**
- * Views of the sectors `[from, from + count)` of a buffer list, without
- * copying. Every buffer is a whole number of sectors.
- */
-export const sliceSectors = (
-  buffers: ReadonlyArray<Uint8Array>,
-  sectorSize: number,
-  from: number,
-  count: number
-): ReadonlyArray<Uint8Array> => {
-  let skip = from * sectorSize
-  let take = count * sectorSize
-  const views: Array<Uint8Array> = []
-  for (const buffer of buffers) {
-    if (take === 0) break
-    if (skip >= buffer.byteLength) {
-      skip -= buffer.byteLength
-      continue
-    }
-    const length = Math.min(buffer.byteLength - skip, take)
-    views.push(buffer.subarray(skip, skip + length))
-    take -= length
-    skip = 0
-  }
-  return views
-}
-
 /** Flips bit `bit` (0 = the low bit of the first byte) of the concatenated buffers. */
 export const flipBit = (buffers: ReadonlyArray<Uint8Array>, bit: number): void => {
   let byte = Math.floor(bit / 8)
