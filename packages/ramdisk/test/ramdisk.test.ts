@@ -349,14 +349,20 @@ describe("whole-chunk writes", () => {
       expect((yield* ramdisk.stats).allocatedPages).toBe(1)
     }).pipe(Effect.provide(disk({ sectorSize: 4096, sizeSectors: 2 * chunkSectors }))))
 
-  it.effect("copy the caller's data: changing the buffer afterwards changes nothing", () =>
+  it.effect.each([
+    ["a Uint8Array", (bytes: number) => new Uint8Array(bytes)],
+    ["a Node Buffer (whose slice is a view, not a copy)", (bytes: number) => Buffer.alloc(bytes)]
+  ] as const)("copy the caller's data from %s: changing the buffer afterwards changes nothing", ([, allocate]) =>
     Effect.gen(function*() {
       const ramdisk = yield* Ramdisk
-      const data = filled(2 * chunkSectors * 4096, 5)
-      yield* ramdisk.write(0, data)
+      const data = allocate(2 * chunkSectors * 4096).fill(5)
+      yield* ramdisk.write(0, data) // fresh chunks
       data.fill(6)
-      const now = new Uint8Array(data.byteLength)
+      yield* ramdisk.write(2 * chunkSectors, data) // chunks shared with nothing, in place
+      data.fill(7)
+      const now = new Uint8Array(4 * chunkSectors * 4096)
       yield* ramdisk.read(0, now)
-      expect(now.every((b) => b === 5)).toBe(true)
-    }).pipe(Effect.provide(disk({ sectorSize: 4096, sizeSectors: 2 * chunkSectors }))))
+      expect(firstDifference(now.subarray(0, data.byteLength), filled(data.byteLength, 5))).toBe(-1)
+      expect(firstDifference(now.subarray(data.byteLength), filled(data.byteLength, 6))).toBe(-1)
+    }).pipe(Effect.provide(disk({ sectorSize: 4096, sizeSectors: 4 * chunkSectors }))))
 })

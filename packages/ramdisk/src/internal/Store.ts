@@ -334,7 +334,10 @@ export const write = (
       const chunkBytes = CHUNK_PAGES * pageSize
       if (position === chunkNumber * chunkBytes && length - done >= chunkBytes) {
         // The write covers this whole chunk: build it dense from a copy of the data.
-        writer.replaceChunk(chunkNumber, buffer.slice(done, done + chunkBytes))
+        // (Copied with `set`, not `slice`: on a Node `Buffer`, `slice` is a view, not a copy.)
+        const slab = new Uint8Array(chunkBytes)
+        slab.set(buffer.subarray(done, done + chunkBytes))
+        writer.replaceChunk(chunkNumber, slab)
         done += chunkBytes
         position += chunkBytes
         continue
