@@ -523,7 +523,7 @@ const writeRules: ReadonlyArray<ConformanceRule> = [
   rule(
     "write",
     "copies the data in: changing the caller's buffer afterwards changes nothing stored",
-    withDevice((device, { sectorSize }) =>
+    withDevice((device, { sectorSize, sizeSectors }) =>
       Effect.gen(function*() {
         const data = pattern(10, 4, 2, sectorSize)
         const buffer = data.slice()
@@ -533,6 +533,14 @@ const writeRules: ReadonlyArray<ConformanceRule> = [
         buffer.fill(0x3c)
         yield* expectSectors("the sectors written from one buffer", device, sectorSize, 4, data)
         yield* expectSectors("the sectors written from views", device, sectorSize, 40, pattern(10, 4, 2, sectorSize))
+        // A Node Buffer's `slice` is a view, not a copy: a device that copies with it keeps the caller's memory.
+        // One large write (the whole device, up to 4 MiB) reaches any whole-extent fast path a device may have.
+        const large = Math.min(sizeSectors, Math.max(1, Math.floor(4 * 1024 * 1024 / sectorSize)))
+        const whole = pattern(15, 0, large, sectorSize)
+        const nodeBuffer = Buffer.from(whole)
+        yield* device.write(0, nodeBuffer)
+        nodeBuffer.fill(0x3c)
+        yield* expectSectors("the sectors written from a Node Buffer", device, sectorSize, 0, whole)
       })
     )
   ),
