@@ -52,7 +52,8 @@ const makeFlat = (flaws: Flaws, sectorSize: number, initialSize: number): BlockD
 
   const store = (sector: number, data: Uint8Array) => {
     if (flaws.dropsWritesFrom !== undefined && sector >= flaws.dropsWritesFrom) return
-    sectors.set(sector, flaws.keepsBuffers === true ? data : data.slice())
+    // `new Uint8Array(data)` copies; a Node Buffer's `slice` would not.
+    sectors.set(sector, flaws.keepsBuffers === true ? data : new Uint8Array(data))
   }
 
   /** One write, as a list of per-sector steps. */
