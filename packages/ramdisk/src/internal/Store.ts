@@ -133,8 +133,13 @@ class Writer {
     return copy
   }
 
-  /** The page's bytes, ready to be changed in place; allocated (zeroed) if absent. */
-  writablePage(pageNumber: number): Uint8Array {
+  /**
+   * The page's bytes, ready to be changed in place; allocated (zeroed) if
+   * absent. `coming` says how many pages from this one the caller is about to
+   * write: absent pages among them (in this chunk) are allocated together, in
+   * one buffer, which is much cheaper than one buffer per page.
+   */
+  writablePage(pageNumber: number, coming = 1): Uint8Array {
     const chunkNumber = Math.floor(pageNumber / CHUNK_PAGES)
     const slot = pageNumber - chunkNumber * CHUNK_PAGES
     const current = this.lookup(chunkNumber)
@@ -142,16 +147,23 @@ class Writer {
     if (current !== undefined && current.epoch === this.epoch && isOwned(current, slot)) return current.pages[slot]!
     const chunk = this.writableChunk(chunkNumber)
     const page = chunk.pages[slot]
-    const bytes = page === undefined ? new Uint8Array(this.pageSize) : page.slice()
-    chunk.pages[slot] = bytes
-    markOwned(chunk, slot)
-    if (page === undefined) {
-      chunk.count++
-      this.pageCount++
-      this.index = MappedIndex.set(this.index, pageNumber, this.epoch)
+    if (page !== undefined) {
+      chunk.pages[slot] = page.slice()
+      markOwned(chunk, slot)
+    } else {
+      let absent = 1
+      while (absent < coming && slot + absent < CHUNK_PAGES && chunk.pages[slot + absent] === undefined) absent++
+      const block = new Uint8Array(absent * this.pageSize)
+      for (let i = 0; i < absent; i++) {
+        chunk.pages[slot + i] = absent === 1 ? block : block.subarray(i * this.pageSize, (i + 1) * this.pageSize)
+        markOwned(chunk, slot + i)
+        this.index = MappedIndex.set(this.index, pageNumber + i, this.epoch)
+      }
+      chunk.count += absent
+      this.pageCount += absent
     }
     if (chunk.ownedLow === ALL_OWNED && chunk.ownedHigh === ALL_OWNED) return this.densify(chunk, slot)
-    return bytes
+    return chunk.pages[slot]!
   }
 
   /**
@@ -344,7 +356,8 @@ export const write = (
       }
       const inPage = position - pageNumber * pageSize
       const n = Math.min(pageSize - inPage, length - done)
-      writer.writablePage(pageNumber).set(n === length ? buffer : buffer.subarray(done, done + n), inPage)
+      const coming = Math.ceil((position + length - done) / pageSize) - pageNumber
+      writer.writablePage(pageNumber, coming).set(n === length ? buffer : buffer.subarray(done, done + n), inPage)
       done += n
       position += n
     }
