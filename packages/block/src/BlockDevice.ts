@@ -14,6 +14,7 @@
 import { Connection, type Device, type Disconnected, Unimplemented } from "@effect-block/device"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
+import { type Pipeable, pipeArguments } from "effect/Pipeable"
 import { InvalidRequest, IsReadOnly, type ReadError, type WriteError } from "./Errors.js"
 import { type Buffers, checkRange, checkSector, checkSize, checkTransfer, type Info } from "./Geometry.js"
 
@@ -22,7 +23,7 @@ import { type Buffers, checkRange, checkSector, checkSize, checkTransfer, type I
  *
  * @since 0.1.0
  */
-export interface BlockDeviceShape extends Device {
+export interface BlockDeviceShape extends Device, Pipeable {
   /** The current geometry of this handle. Works even after `disconnect`. */
   readonly info: Effect.Effect<Info>
   /**
@@ -206,7 +207,11 @@ export const makeUnsafe = (core: Core): BlockDeviceShape => {
       }),
     disconnect: Effect.suspend(() =>
       connection.isConnectedUnsafe() ? Effect.andThen(connection.disconnect, coreDisconnect) : Effect.void
-    )
+    ),
+    // Data-last wrappers and combinators read left to right: `device.pipe(slice(window), readOnly)`.
+    pipe() {
+      return pipeArguments(this, arguments)
+    }
   }
 }
 

@@ -4,7 +4,7 @@
  * defaults for a device that cannot flush, discard, resize or seek. The
  * implementation here is a bare flat buffer that records every call it gets.
  */
-import { BlockDevice, type Core, type Info } from "@effect-block/block"
+import { BlockDevice, type Core, type Info, readOnly, slice } from "@effect-block/block"
 import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
@@ -236,5 +236,19 @@ describe("disconnect", () => {
       ]
       expect(errors.map((e) => e._tag)).toEqual(Array(7).fill("Disconnected"))
       expect(calls).toEqual(["disconnect"])
+    }))
+})
+
+describe("pipe", () => {
+  it.effect("applies data-last wrappers left to right: device.pipe(slice(window), readOnly)", () =>
+    Effect.gen(function*() {
+      const { device } = makeFlat({ sizeSectors: 16 })
+      yield* device.write(4, new Uint8Array(512).fill(9))
+      const view = device.pipe(slice({ start: 4, sectors: 8 }), readOnly)
+      expect(yield* view.info).toEqual({ readWrite: false, sectorSize: 512, sizeSectors: 8 })
+      const buffer = new Uint8Array(512)
+      yield* view.read(0, buffer)
+      expect(buffer[0]).toBe(9)
+      expect((yield* Effect.flip(view.write(0, buffer)))._tag).toBe("IsReadOnly")
     }))
 })
