@@ -81,10 +81,11 @@ export interface BlockDeviceShape extends Device, Pipeable {
  * `Effect.succeed` or `Effect.fail`, saving an Effect step per request.
  * (`flush` and `disconnect` are Effect values, not functions: keep them lazy.)
  *
- * Because another fiber may change the size between validation and the
- * operation, an implementation whose size can change should re-check the
- * range against its current size in the same atomic step as the operation
- * (`checkRange` does it).
+ * With `infoUnsafe`, validation and the call of the core function happen in
+ * one synchronous step, so an implementation that does its work in the call
+ * runs on exactly the geometry that was checked. An implementation that
+ * waits before doing its work (a file behind a lock) may see the size change
+ * meanwhile, and should re-check the range when it runs (`checkRange`).
  *
  * @since 0.1.0
  */
@@ -159,6 +160,7 @@ export const makeUnsafe = (core: Core): BlockDeviceShape => {
       message: `${operation}: from ${from} is past the end of the device (${info.sizeSectors} sectors)`
     }))
 
+  const coreFlush = core.flush ?? Effect.void
   const coreDisconnect = core.disconnect ?? Effect.void
 
   return {
@@ -173,9 +175,7 @@ export const makeUnsafe = (core: Core): BlockDeviceShape => {
         const checked = checkTransfer("write", info, sectorStart, buffers)
         return checked instanceof InvalidRequest ? Effect.fail(checked) : core.write(sectorStart, checked.list, checked.sectors)
       }),
-    flush: core.flush === undefined ?
-      connected("flush", () => Effect.void) :
-      connected("flush", () => core.flush ?? Effect.void),
+    flush: connected("flush", () => coreFlush),
     discard: (sectorStart, sectors) => {
       const discard = core.discard
       if (discard === undefined) return connected("discard", () => unimplemented("discard", name))

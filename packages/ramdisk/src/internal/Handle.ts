@@ -1,8 +1,8 @@
 /**
  * One named ramdisk (its state) and the handles connected to it.
  */
-import { BlockDevice, checkRange, InvalidRequest, IsReadOnly } from "@effect-block/block"
-import { Connection, Disconnected } from "@effect-block/device"
+import { BlockDevice, InvalidRequest, IsReadOnly } from "@effect-block/block"
+import { Connection } from "@effect-block/device"
 import * as Effect from "effect/Effect"
 import * as MutableRef from "effect/MutableRef"
 import * as Ref from "effect/Ref"
@@ -82,89 +82,48 @@ export const connect = (state: RamdiskState, readOnly: boolean): RamdiskShape =>
     lost: () => state.destroyed ? "the device was destroyed" : undefined
   })
 
-  const destroyedError = (operation: string) => connection.disconnectedError(operation)
-
-  /**
-   * Runs `body` on the current contents in one synchronous step, failing
-   * `Disconnected` if the device was destroyed. `body` returns the
-   * operation's outcome and the new contents (or the same value).
-   *
-   * This runs the step at once: it is for the core operations, which
-   * `BlockDevice.make` calls only when the operation runs. Everything else
-   * goes through the lazy `modify`.
-   */
-  const modifyNow = <A, E>(
-    operation: string,
-    body: (contents: Store.Contents) => readonly [Effect.Effect<A, E>, Store.Contents]
-  ): Effect.Effect<A, E | Disconnected> => {
-    if (state.destroyed) return Effect.fail(destroyedError(operation))
-    // Synchronous read-modify-write of the Ref: nothing can run in between.
-    const [outcome, next] = body(Ref.getUnsafe(state.contents))
-    MutableRef.set(state.contents.ref, next)
-    return outcome
-  }
-
-  const currentNow = <A, E>(
-    operation: string,
-    body: (contents: Store.Contents) => Effect.Effect<A, E>
-  ): Effect.Effect<A, E | Disconnected> =>
-    state.destroyed ? Effect.fail(destroyedError(operation)) : body(Ref.getUnsafe(state.contents))
-
-  const modify = <A, E>(
-    operation: string,
-    body: (contents: Store.Contents) => readonly [Effect.Effect<A, E>, Store.Contents]
-  ): Effect.Effect<A, E | Disconnected> => Effect.suspend(() => modifyNow(operation, body))
-
-  const current = <A, E>(
-    operation: string,
-    body: (contents: Store.Contents) => Effect.Effect<A, E>
-  ): Effect.Effect<A, E | Disconnected> => Effect.suspend(() => currentNow(operation, body))
-
-  /** The range check again, against the size at the moment the operation runs. */
-  const inRange = (operation: string, contents: Store.Contents, sectorStart: number, sectors: number) =>
-    checkRange(operation, sectorStart, sectors, contents.sizeSectors)
+  const contents = () => Ref.getUnsafe(state.contents)
+  const update = (next: Store.Contents) => MutableRef.set(state.contents.ref, next)
 
   const infoUnsafe = () => ({
     readWrite: !readOnly,
     sectorSize: layout.sectorSize,
-    sizeSectors: Ref.getUnsafe(state.contents).sizeSectors
+    sizeSectors: contents().sizeSectors
   })
 
+  // `make` checks the connection (which includes the device being destroyed)
+  // and validates against `infoUnsafe`, then calls these in the same
+  // synchronous step: each runs on exactly the contents that were checked,
+  // and no other fiber can run in between. So they do their work in the call
+  // and return the outcome, with no check of their own.
   const device = BlockDevice.makeUnsafe({
     name: label,
     connection,
     info: Effect.sync(infoUnsafe),
     infoUnsafe,
-    read: (sectorStart, buffers, sectors) =>
-      currentNow("read", (contents) => {
-        const bad = inRange("read", contents, sectorStart, sectors)
-        if (bad !== undefined) return Effect.fail(bad)
-        Store.read(contents, layout, sectorStart * layout.sectorSize, buffers)
-        return Effect.void
-      }),
-    write: (sectorStart, buffers, sectors) =>
-      modifyNow("write", (contents) => {
-        const bad = inRange("write", contents, sectorStart, sectors)
-        if (bad !== undefined) return [Effect.fail(bad), contents]
-        return [Effect.void, Store.write(contents, layout, state.epoch, sectorStart * layout.sectorSize, buffers)]
-      }),
-    flush: current("flush", () => Effect.void),
-    discard: (sectorStart, sectors) =>
-      modifyNow("discard", (contents) => {
-        const bad = inRange("discard", contents, sectorStart, sectors)
-        if (bad !== undefined) return [Effect.fail(bad), contents]
-        return [Effect.void, Store.discard(contents, layout, state.epoch, sectorStart, sectors)]
-      }),
-    resize: (sizeSectors) =>
-      modifyNow("resize", (contents) => [Effect.void, Store.resize(contents, layout, state.epoch, sizeSectors)]),
-    seekMapped: (from) => currentNow("seekMapped", (contents) => Effect.succeed(Store.seekMapped(contents, layout, from))),
-    seekUnmapped: (from) =>
-      currentNow("seekUnmapped", (contents) => Effect.succeed(Store.seekUnmapped(contents, layout, from)))
+    read: (sectorStart, buffers) => {
+      Store.read(contents(), layout, sectorStart * layout.sectorSize, buffers)
+      return Effect.void
+    },
+    write: (sectorStart, buffers) => {
+      update(Store.write(contents(), layout, state.epoch, sectorStart * layout.sectorSize, buffers))
+      return Effect.void
+    },
+    discard: (sectorStart, sectors) => {
+      update(Store.discard(contents(), layout, state.epoch, sectorStart, sectors))
+      return Effect.void
+    },
+    resize: (sizeSectors) => {
+      update(Store.resize(contents(), layout, state.epoch, sizeSectors))
+      return Effect.void
+    },
+    seekMapped: (from) => Effect.succeed(Store.seekMapped(contents(), layout, from)),
+    seekUnmapped: (from) => Effect.succeed(Store.seekUnmapped(contents(), layout, from))
   })
 
-  const stats = (contents: Store.Contents): Stats => ({
-    allocatedBytes: contents.pageCount * layout.pageSize,
-    allocatedPages: contents.pageCount,
+  const stats = (held: Store.Contents): Stats => ({
+    allocatedBytes: held.pageCount * layout.pageSize,
+    allocatedPages: held.pageCount,
     pageSize: layout.pageSize
   })
 
@@ -173,16 +132,16 @@ export const connect = (state: RamdiskState, readOnly: boolean): RamdiskShape =>
     name,
     snapshot: connection.guard(
       "snapshot",
-      current("snapshot", (contents) => {
+      Effect.sync(() => {
         // Everything the snapshot references becomes copy-on-write.
         state.epoch = new Store.Epoch()
-        return Effect.succeed(new Snapshot(contents, layout))
+        return new Snapshot(contents(), layout)
       })
     ),
     restore: (snapshot) =>
       connection.guard(
         "restore",
-        Effect.suspend((): Effect.Effect<void, Disconnected | IsReadOnly | InvalidRequest> => {
+        Effect.suspend((): Effect.Effect<void, IsReadOnly | InvalidRequest> => {
           if (readOnly) {
             return Effect.fail(
               new IsReadOnly({ operation: "restore", message: `restore on ${label}: the handle is read-only` })
@@ -198,13 +157,12 @@ export const connect = (state: RamdiskState, readOnly: boolean): RamdiskShape =>
               })
             )
           }
-          return modify("restore", () => {
-            // The restored contents are shared with the snapshot: start a new epoch.
-            state.epoch = new Store.Epoch()
-            return [Effect.void, snapshot.contents]
-          })
+          // The restored contents are shared with the snapshot: start a new epoch.
+          state.epoch = new Store.Epoch()
+          update(snapshot.contents)
+          return Effect.void
         })
       ),
-    stats: connection.guard("stats", current("stats", (contents) => Effect.succeed(stats(contents))))
+    stats: connection.guard("stats", Effect.sync(() => stats(contents())))
   }
 }

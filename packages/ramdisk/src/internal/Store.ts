@@ -217,13 +217,6 @@ class Writer {
     return chunk !== undefined && chunk.epoch === this.epoch ? chunk.slab : undefined
   }
 
-  /** The page's bytes if it is held, for zeroing part of it; never allocates. */
-  existingWritablePage(pageNumber: number): Uint8Array | undefined {
-    const chunkNumber = Math.floor(pageNumber / CHUNK_PAGES)
-    const page = this.lookup(chunkNumber)?.pages[pageNumber - chunkNumber * CHUNK_PAGES]
-    return page === undefined ? undefined : this.writablePage(pageNumber)
-  }
-
   /** Frees every held page in `[from, to)`. */
   dropPages(from: number, to: number): void {
     for (let page = MappedIndex.nextMapped(this.index, from); page >= 0 && page < to; page = MappedIndex.nextMapped(this.index, page + 1)) {
@@ -249,7 +242,11 @@ class Writer {
 
   /** Zeroes bytes `[from, to)` of a page, if it is held. */
   zero(pageNumber: number, from: number, to: number): void {
-    if (from < to) this.existingWritablePage(pageNumber)?.fill(0, from, to)
+    if (from >= to) return
+    const chunkNumber = Math.floor(pageNumber / CHUNK_PAGES)
+    // Zeroing an absent page would only allocate zeros.
+    if (this.lookup(chunkNumber)?.pages[pageNumber - chunkNumber * CHUNK_PAGES] === undefined) return
+    this.writablePage(pageNumber).fill(0, from, to)
   }
 
   result(sizeSectors: number): Contents {
