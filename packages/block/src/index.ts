@@ -22,6 +22,7 @@ export {
   maxSectorSize
 } from "./Geometry.js"
 export { subBuffers } from "./internal/Support.js"
+export { type Snapshot, Snapshots, type SnapshotsShape } from "./Snapshots.js"
 export * from "./Combinators.js"
 export * from "./Streams.js"
 export * from "./Wrappers.js"

@@ -10,7 +10,15 @@
  *
  * @since 0.1.0
  */
-import { BlockDevice, type BlockDeviceShape, type InvalidRequest, type IsReadOnly } from "@effect-block/block"
+import {
+  BlockDevice,
+  type BlockDeviceShape,
+  type InvalidRequest,
+  type IsReadOnly,
+  type Snapshot as AnySnapshot,
+  Snapshots,
+  type SnapshotsShape
+} from "@effect-block/block"
 import type { Disconnected } from "@effect-block/device"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
@@ -39,7 +47,7 @@ export interface Stats {
  *
  * @since 0.1.0
  */
-export interface RamdiskShape extends BlockDeviceShape {
+export interface RamdiskShape extends BlockDeviceShape, SnapshotsShape {
   /** The name the device is registered under. */
   readonly name: string
   /**
@@ -52,7 +60,7 @@ export interface RamdiskShape extends BlockDeviceShape {
    * Fails `IsReadOnly` on a read-only handle and `InvalidRequest` for a
    * snapshot of a different sector size; either way nothing changes.
    */
-  readonly restore: (snapshot: Snapshot) => Effect.Effect<void, Disconnected | IsReadOnly | InvalidRequest>
+  readonly restore: (snapshot: AnySnapshot) => Effect.Effect<void, Disconnected | IsReadOnly | InvalidRequest>
   /** How much memory the device's data holds now. */
   readonly stats: Effect.Effect<Stats, Disconnected>
 }
@@ -67,7 +75,7 @@ export interface RamdiskShape extends BlockDeviceShape {
 export class Ramdisk extends Context.Service<Ramdisk, RamdiskShape>()("@effect-block/ramdisk/Ramdisk") {}
 
 /**
- * A layer providing `BlockDevice` and `Ramdisk` from the ramdisk registered
+ * A layer providing `BlockDevice`, `Snapshots` and `Ramdisk` from the ramdisk registered
  * under `options.name` in the surrounding `Registry`, creating it if needed.
  * The handle connects when the layer is built and disconnects when it is
  * released; the device itself stays in the registry until destroyed.
@@ -86,11 +94,11 @@ export class Ramdisk extends Context.Service<Ramdisk, RamdiskShape>()("@effect-b
  */
 export const RamdiskLive = (
   options: ConnectOptions
-): Layer.Layer<BlockDevice | Ramdisk, InvalidRequest, Registry> =>
+): Layer.Layer<BlockDevice | Ramdisk | Snapshots, InvalidRequest, Registry> =>
   Layer.effectContext(
     Effect.gen(function*() {
       const registry = yield* Registry
       const handle = yield* Effect.acquireRelease(registry.connect(options), (handle) => handle.disconnect)
-      return Context.make(Ramdisk, handle).pipe(Context.add(BlockDevice, handle))
+      return Context.make(Ramdisk, handle).pipe(Context.add(BlockDevice, handle), Context.add(Snapshots, handle))
     })
   )
