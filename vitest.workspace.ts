@@ -8,6 +8,7 @@ export default [
   "packages/ramdisk",
   "packages/testing",
   "packages/file",
+  "packages/nbd",
   "packages/examples",
   "packages/bench"
 ]

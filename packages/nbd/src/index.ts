@@ -1,0 +1,8 @@
+/**
+ * `@effect-block/nbd`: block devices over the Network Block Device protocol,
+ * both ways: serve any `BlockDevice` to real NBD clients, and use any NBD
+ * export as a `BlockDevice`.
+ *
+ * @since 0.1.0
+ */
+export {}
