@@ -10,5 +10,6 @@ export default [
   "packages/file",
   "packages/nbd",
   "packages/examples",
-  "packages/bench"
+  "packages/bench",
+  "packages/docs"
 ]
