@@ -30,6 +30,7 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
+import { type BigIntStats, constants as FsConstants } from "node:fs"
 import type { FileHandle } from "node:fs/promises"
 import * as Fs from "node:fs/promises"
 import * as RangeLock from "./internal/RangeLock.js"
@@ -229,6 +230,77 @@ const validateOptions = (options: FileOptions): InvalidRequest | undefined => {
   })
 }
 
+/** What kind of node `stat` describes, for messages. */
+const kindOf = (stat: BigIntStats): string =>
+  stat.isFile() ?
+    "a regular file" :
+    stat.isBlockDevice() ?
+    "a block device" :
+    stat.isDirectory() ?
+    "a directory" :
+    stat.isFIFO() ?
+    "a FIFO (named pipe)" :
+    stat.isSocket() ?
+    "a Unix socket" :
+    stat.isCharacterDevice() ?
+    "a character device" :
+    "a node of an unknown kind"
+
+const isDeviceKind = (stat: BigIntStats): boolean => stat.isFile() || stat.isBlockDevice()
+
+const notAFile = (path: string, stat: BigIntStats, when: string): FileOpenError =>
+  new FileOpenError({
+    path,
+    reason: "NotAFile",
+    message: `open ${path}: it is ${kindOf(stat)}${when}; a file device needs a regular file or a block device`
+  })
+
+/**
+ * Opens an existing regular file or block device for I/O without ever blocking on another kind of node.
+ *
+ * A blocking `open` of a FIFO waits for the other end (and holds one of libuv's few threads while it
+ * does, which not even `process.exit` can take back); a terminal or a tape may wait or act on open. So
+ * the path is `stat`ed first and anything else is refused before it is opened at all. The path may be
+ * replaced between that `stat` and the `open`, so the open is non-blocking (`O_NONBLOCK`) and its
+ * descriptor is `fstat`ed again. The device then reopens that very inode through `/proc/self/fd` in
+ * blocking mode, so its I/O never sees `O_NONBLOCK`; where there is no `/proc`, it keeps the
+ * non-blocking descriptor, whose flag regular files and block devices ignore.
+ */
+const openExisting = async (path: string, readOnly: boolean): Promise<FileHandle | FileOpenError> => {
+  const before = await Fs.stat(path, { bigint: true })
+  if (!isDeviceKind(before)) return notAFile(path, before, "")
+  const access = readOnly ? FsConstants.O_RDONLY : FsConstants.O_RDWR
+  const probe = await Fs.open(path, access | FsConstants.O_NONBLOCK | FsConstants.O_NOCTTY)
+  let keep: FileHandle | undefined
+  try {
+    const opened = await probe.stat({ bigint: true })
+    if (!isDeviceKind(opened)) return notAFile(path, opened, " (it was replaced while being opened)")
+    const blocking = await Fs.open(`/proc/self/fd/${probe.fd}`, access).catch((cause: unknown) => {
+      if (errorCode(cause) === "ENOENT" || errorCode(cause) === "ENOTDIR") return undefined
+      throw cause
+    })
+    if (blocking === undefined) {
+      keep = probe
+      return probe
+    }
+    const reopened = await blocking.stat({ bigint: true }).catch(async (cause: unknown) => {
+      await blocking.close().catch(() => undefined)
+      throw cause
+    })
+    if (reopened.dev !== opened.dev || reopened.ino !== opened.ino) {
+      await blocking.close().catch(() => undefined)
+      return new FileOpenError({
+        path,
+        reason: "Other",
+        message: `open ${path}: reopening its descriptor through /proc/self/fd gave another file`
+      })
+    }
+    return blocking
+  } finally {
+    if (keep === undefined) await probe.close().catch(() => undefined)
+  }
+}
+
 /** Opens (or creates) the file and learns its size; on any failure the handle is closed again. */
 const open = (options: FileOptions, sectorSize: number): Effect.Effect<Opened, FileOpenError> => {
   const { path } = options
@@ -237,8 +309,9 @@ const open = (options: FileOptions, sectorSize: number): Effect.Effect<Opened, F
   return Effect.tryPromise({
     try: async (): Promise<Opened | FileOpenError> => {
       // "wx+" is O_CREAT | O_EXCL | O_RDWR: creation and the existence check are one step, so two
-      // processes can never both believe they created the same file.
-      const handle = await Fs.open(path, create !== undefined ? "wx+" : readOnly ? "r" : "r+")
+      // processes can never both believe they created the same file (and it is a new regular file).
+      const handle = create !== undefined ? await Fs.open(path, "wx+") : await openExisting(path, readOnly)
+      if (handle instanceof FileOpenError) return handle
       try {
         if (create !== undefined) {
           try {
@@ -276,11 +349,7 @@ const open = (options: FileOptions, sectorSize: number): Effect.Effect<Opened, F
           }
         }
         await handle.close()
-        return new FileOpenError({
-          path,
-          reason: "NotAFile",
-          message: `open ${path}: it is neither a regular file nor a block device`
-        })
+        return notAFile(path, stat, "")
       } catch (cause) {
         await handle.close().catch(() => undefined)
         throw cause

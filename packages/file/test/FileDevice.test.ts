@@ -15,7 +15,10 @@ import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as Schema from "effect/Schema"
+import { execFileSync } from "node:child_process"
+import { constants as FsConstants } from "node:fs"
 import * as Fs from "node:fs/promises"
+import * as Net from "node:net"
 import * as Os from "node:os"
 import * as Path from "node:path"
 
@@ -54,6 +57,20 @@ const openFails = (options: Parameters<typeof FileLive>[0]) =>
   Effect.flip(Effect.scoped(FileDevice.make(options)))
 
 const openFileDescriptors = Effect.promise(async () => (await Fs.readdir("/proc/self/fd")).length)
+
+/** The `open` flags of every descriptor of this process open on `path` (from Linux's /proc/self/fdinfo). */
+const descriptorFlags = (path: string) =>
+  Effect.promise(async () => {
+    const flags: Array<number> = []
+    for (const fd of await Fs.readdir("/proc/self/fd")) {
+      const target = await Fs.readlink(`/proc/self/fd/${fd}`).catch(() => "")
+      if (target !== path) continue
+      const info = await Fs.readFile(`/proc/self/fdinfo/${fd}`, "utf8").catch(() => "")
+      const match = /^flags:\s*([0-7]+)$/m.exec(info)
+      if (match !== null) flags.push(parseInt(match[1]!, 8))
+    }
+    return flags
+  })
 
 describe("FileLive: opening", () => {
   it.effect("fails NotFound, naming the path, when the file is missing and create is not given", () =>
@@ -110,6 +127,80 @@ describe("FileLive: opening", () => {
       const dir = yield* tempDir
       expect(((yield* openFails({ path: dir })) as FileOpenError).reason).toBe("NotAFile")
       expect(((yield* openFails({ path: dir, readOnly: true })) as FileOpenError).reason).toBe("NotAFile")
+    }))
+
+  it.live("refuses a FIFO at once, read-only or not, without opening it for I/O", () =>
+    Effect.gen(function*() {
+      const dir = yield* tempDir
+      const fifo = Path.join(dir, "fifo")
+      execFileSync("mkfifo", [fifo])
+      for (const options of [{ path: fifo, readOnly: true }, { path: fifo }]) {
+        // A blocking open of a FIFO waits for a writer (holding a thread-pool thread; it cannot be
+        // interrupted). If the device's open is still waiting after 2 seconds, open the write end without
+        // blocking: that releases it, so the test ends either way, and records that it had hung.
+        const released = yield* Effect.forkChild(
+          Effect.delay(
+            Effect.promise(() =>
+              Fs.open(fifo, FsConstants.O_WRONLY | FsConstants.O_NONBLOCK).then(
+                (handle) => handle.close().then(() => true),
+                () => false
+              )
+            ),
+            "2 seconds"
+          )
+        )
+        const error = yield* openFails(options)
+        const hung = yield* Fiber.join(released).pipe(Effect.timeoutOption("1 millis"))
+        expect(hung._tag === "Some" && hung.value, `open ${JSON.stringify(options)} blocked on the FIFO`).toBe(false)
+        yield* Fiber.interrupt(released)
+        expect((error as FileOpenError).reason).toBe("NotAFile")
+        expect(error.message).toContain(fifo)
+        expect(error.message).toContain("FIFO")
+      }
+    }), { timeout: 10_000 })
+
+  it.effect("keeps a blocking descriptor for I/O, and follows a symbolic link to a regular file", () =>
+    Effect.gen(function*() {
+      const path = yield* imagePath
+      yield* writeFile(path, filled(1024, 1))
+      const link = `${path}.link`
+      yield* Effect.promise(() => Fs.symlink(path, link))
+      for (const readOnly of [true, false]) {
+        const flags = yield* Effect.scoped(Effect.gen(function*() {
+          const device = yield* FileDevice.make({ path: link, readOnly })
+          expect((yield* device.info).sizeSectors).toBe(2)
+          return yield* descriptorFlags(path)
+        }))
+        expect(flags).toHaveLength(1)
+        expect(flags[0]! & FsConstants.O_NONBLOCK).toBe(0)
+      }
+    }))
+
+  it.live("refuses a Unix socket", () =>
+    Effect.gen(function*() {
+      const dir = yield* tempDir
+      const socket = Path.join(dir, "socket")
+      yield* Effect.acquireRelease(
+        Effect.callback<Net.Server>((resume) => {
+          const server = Net.createServer()
+          server.listen(socket, () => resume(Effect.succeed(server)))
+        }),
+        (server) => Effect.callback<void>((resume) => void server.close(() => resume(Effect.void)))
+      )
+      for (const options of [{ path: socket, readOnly: true }, { path: socket }]) {
+        const error = yield* Effect.timeout(openFails(options), "2 seconds")
+        expect((error as FileOpenError).reason).toBe("NotAFile")
+        expect(error.message).toContain("socket")
+      }
+    }))
+
+  it.live("refuses a character device", () =>
+    Effect.gen(function*() {
+      for (const options of [{ path: "/dev/null", readOnly: true }, { path: "/dev/null" }]) {
+        const error = yield* Effect.timeout(openFails(options), "2 seconds")
+        expect((error as FileOpenError).reason).toBe("NotAFile")
+        expect(error.message).toContain("character device")
+      }
     }))
 
   it.effect("opens an existing file with the size it has", () =>
