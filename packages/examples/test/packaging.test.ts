@@ -15,7 +15,7 @@ const packages = {
   "@effect-block/block": ["BlockDevice", "Info", "InvalidRequest", "IOError", "IsReadOnly", "make"],
   "@effect-block/ramdisk": ["Ramdisk", "RamdiskLive", "Registry", "RegistryLive"],
   "@effect-block/file": ["FileLive"],
-  "@effect-block/testing": ["conformance"]
+  "@effect-block/testing": ["conformanceRules", "runModel", "FaultInjectorLive", "CrashSimulatorLive"]
 } as const
 
 describe("packaging", () => {

@@ -10,7 +10,7 @@
  */
 import { BlockDevice } from "@effect-block/block"
 import { FileDevice } from "@effect-block/file"
-import { conformance, modelTest } from "@effect-block/testing"
+import { conformance, modelTest } from "@effect-block/testing/vitest"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Fs from "node:fs/promises"

@@ -5,7 +5,7 @@
  * restores included, against a flat-array model.
  */
 import { RamdiskLive, RegistryLive } from "@effect-block/ramdisk"
-import { conformance, modelTest } from "@effect-block/testing"
+import { conformance, modelTest } from "@effect-block/testing/vitest"
 import * as Layer from "effect/Layer"
 
 const ramdisk = (sizeSectors: number, sectorSize: number) =>

@@ -6,7 +6,8 @@
  */
 import { overlayLayer, sliceLayer } from "@effect-block/block"
 import { RamdiskLive, RegistryLive } from "@effect-block/ramdisk"
-import { conformance, CrashSimulatorLive, FaultInjectorLive } from "@effect-block/testing"
+import { CrashSimulatorLive, FaultInjectorLive } from "@effect-block/testing"
+import { conformance } from "@effect-block/testing/vitest"
 import * as Layer from "effect/Layer"
 
 const ramdisk = (name: string, sizeSectors: number) => RamdiskLive({ name, sizeSectors }).pipe(Layer.provide(RegistryLive))

@@ -4,21 +4,25 @@
  * byte array and a size), compared after every step. A failing sequence is
  * shrunk to a minimal one and reported with the seed that replays it.
  *
- * Where the conformance suite ({@link conformance}) checks each rule alone,
+ * Where the conformance suite (`conformanceRules`) checks each rule alone,
  * this finds what only a history reveals: stale pages after a shrink, a
  * snapshot that shares memory with later writes, a seek index that drifts.
- * A device author gets both with two calls:
- *
- * ```ts
- * conformance("MyDevice", MyDeviceLive)
- * modelTest("MyDevice", MyDeviceLive)
- * ```
+ * {@link runModel} runs it from plain Effect code; `modelTest` from
+ * `@effect-block/testing/vitest` registers it as a test. Snapshot and
+ * Restore commands use the `Snapshots` capability when the layer provides
+ * it (the ramdisk does).
  *
  * @since 0.1.0
  */
-import { BlockDevice, type BlockDeviceShape, formatError, type Info } from "@effect-block/block"
-import { Ramdisk, type RamdiskShape, type Snapshot } from "@effect-block/ramdisk"
-import { it } from "@effect/vitest"
+import {
+  BlockDevice,
+  type BlockDeviceShape,
+  formatError,
+  type Info,
+  type Snapshot,
+  Snapshots,
+  type SnapshotsShape
+} from "@effect-block/block"
 import * as Arbitrary from "effect/Arbitrary"
 import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
@@ -74,7 +78,7 @@ export interface ModelOptions {
    * resizes stay within it plus that quarter.
    */
   readonly sectors?: number | undefined
-  /** Whether to generate Snapshot and Restore (default: when the layer also provides `Ramdisk`). */
+  /** Whether to generate Snapshot and Restore (default: when the layer also provides `Snapshots`). */
   readonly snapshots?: boolean | undefined
   /** Whether to generate Disconnect (default true). */
   readonly disconnect?: boolean | undefined
@@ -100,7 +104,7 @@ export class ModelMismatch extends Schema.TaggedError<ModelMismatch>()("ModelMis
  * A model test found a sequence on which the device and the model disagree.
  * `commands` is the shrunk sequence (replay it with {@link runCommands}),
  * `mismatch` what went wrong at which step, `seed` replays the whole run
- * with {@link runModel} or {@link modelTest}, and `message` says all of it.
+ * with {@link runModel} or `modelTest`, and `message` says all of it.
  *
  * @since 0.1.0
  */
@@ -356,13 +360,13 @@ export const runCommands = <E>(
     })
   const body = Effect.gen(function*() {
     const device = yield* BlockDevice
-    const ramdisk = yield* Effect.serviceOption(Ramdisk)
+    const snapshots = yield* Effect.serviceOption(Snapshots)
     const info = yield* device.info
     const reach = reachFor(info, options.sectors)
     const model = new Model(info.sizeSectors, info.sectorSize, reach + 9)
     const deviceSnapshots: Array<Snapshot> = []
     for (step = 0; step < commands.length; step++) {
-      const problem = yield* runStep(device, Option.getOrUndefined(ramdisk), model, deviceSnapshots, commands[step]!, settings)
+      const problem = yield* runStep(device, Option.getOrUndefined(snapshots), model, deviceSnapshots, commands[step]!, settings)
       if (problem !== undefined) return yield* Effect.fail(mismatch(problem))
       const after = yield* compare(device, model)
       if (after !== undefined) return yield* Effect.fail(mismatch(after))
@@ -413,7 +417,7 @@ const checkOutcome = (what: string, outcome: Outcome<unknown>, expected: Expecte
 /** Runs one command on both sides; returns what went wrong, if anything. */
 const runStep = (
   device: BlockDeviceShape,
-  ramdisk: RamdiskShape | undefined,
+  snapshots: SnapshotsShape | undefined,
   model: Model,
   deviceSnapshots: Array<Snapshot>,
   command: ModelCommand,
@@ -473,8 +477,8 @@ const runStep = (
         return checkSeek(seek, settings.seek, command.from, outcome.value, model.size, model.nonZeroSectors())
       }
       case "Snapshot": {
-        if (ramdisk === undefined) return undefined
-        const outcome = yield* attempt(ramdisk.snapshot)
+        if (snapshots === undefined) return undefined
+        const outcome = yield* attempt(snapshots.snapshot)
         const problem = checkOutcome("snapshot", outcome, expectedOf(model, true, true))
         if (problem === undefined && outcome._tag === "Ok") {
           deviceSnapshots.push(outcome.value)
@@ -484,9 +488,9 @@ const runStep = (
       }
       case "Restore": {
         const count = deviceSnapshots.length
-        if (ramdisk === undefined || count === 0) return undefined
+        if (snapshots === undefined || count === 0) return undefined
         const index = command.snapshot % count
-        const outcome = yield* attempt(ramdisk.restore(deviceSnapshots[index]!))
+        const outcome = yield* attempt(snapshots.restore(deviceSnapshots[index]!))
         const expected = expectedOf(model, true, true)
         const image = model.snapshots[index]!
         if (expected === undefined && outcome._tag === "Ok") {
@@ -533,7 +537,7 @@ const listing = (commands: ReadonlyArray<ModelCommand>, mismatch: ModelMismatch 
  * step. Succeeds with the seed used, or fails with {@link ModelFailure}
  * carrying the shrunk sequence and the seed that replays the whole run.
  *
- * Snapshot and Restore are generated when the layer also provides `Ramdisk`
+ * Snapshot and Restore are generated when the layer also provides `Snapshots`
  * (or when `options.snapshots` says so). The device must start zero-filled
  * and writable; its geometry is read from `info`.
  *
@@ -548,7 +552,7 @@ export const runModel = <E>(
     const probe = yield* Effect.exit(Effect.provide(
       Effect.gen(function*() {
         const device = yield* BlockDevice
-        return { info: yield* device.info, ramdisk: yield* Effect.serviceOption(Ramdisk) }
+        return { info: yield* device.info, snapshots: yield* Effect.serviceOption(Snapshots) }
       }),
       layer,
       { local: true }
@@ -556,8 +560,8 @@ export const runModel = <E>(
     if (probe._tag === "Failure") {
       return yield* Effect.fail(failure(`the layer failed to build: ${Cause.pretty(probe.cause)}`, seed, {}))
     }
-    const { info, ramdisk } = probe.value
-    const snapshots = options.snapshots ?? Option.isSome(ramdisk)
+    const { info } = probe.value
+    const snapshots = options.snapshots ?? Option.isSome(probe.value.snapshots)
     const steps = options.steps ?? 40
     const runs = options.runs ?? 100
     const arbitrary = modelCommands({
@@ -604,28 +608,3 @@ export const runModel = <E>(
         )
     }
   })
-
-/**
- * Registers a model test with `@effect/vitest`: one `it` that runs
- * {@link runModel} on `layer` and fails with the shrunk sequence and its
- * seed. Call it at the top level of a test file, next to `conformance`.
- *
- * @example
- * ```ts
- * import { conformance, modelTest } from "@effect-block/testing"
- *
- * conformance("my device", MyDeviceLive)
- * modelTest("my device", MyDeviceLive, { runs: 200 })
- * // a failure prints `seed: 123456`; replay it exactly with:
- * // modelTest("my device", MyDeviceLive, { seed: 123456 })
- * ```
- *
- * @since 0.1.0
- */
-export const modelTest = <E>(name: string, layer: Layer.Layer<BlockDevice, E>, options?: ModelOptions): void => {
-  it.live(
-    `${name}: random sequences of every operation agree with the reference model`,
-    () => Effect.asVoid(runModel(layer, options)),
-    60_000
-  )
-}

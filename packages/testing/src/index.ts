@@ -1,6 +1,8 @@
 /**
  * `@effect-block/testing`: prove a block device keeps the contract, and prove
- * storage code survives crashes and media faults.
+ * storage code survives crashes and media faults. Plain Effect code: nothing
+ * here loads vitest. The vitest registrations of the conformance suite and
+ * the model test are in `@effect-block/testing/vitest`.
  *
  * @since 0.1.0
  */

@@ -4,7 +4,7 @@
  * exactly one): the suite must pass on a correct device.
  */
 import { RamdiskLive, RegistryLive } from "@effect-block/ramdisk"
-import { conformance } from "@effect-block/testing"
+import { conformance } from "@effect-block/testing/vitest"
 import { Layer } from "effect"
 
 conformance("ramdisk", RamdiskLive({ name: "conformance", sizeSectors: 1024 }).pipe(Layer.provide(RegistryLive)))

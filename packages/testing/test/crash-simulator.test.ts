@@ -1,12 +1,12 @@
 import { BlockDevice, type BlockDeviceShape, IOError, type WriteError } from "@effect-block/block"
 import { RamdiskLive, RegistryLive } from "@effect-block/ramdisk"
 import {
-  conformance,
   CrashSimulator,
   CrashSimulatorLive,
   type CrashSimulatorShape,
   type CrashState
 } from "@effect-block/testing"
+import { conformance } from "@effect-block/testing/vitest"
 import { describe, expect, it } from "@effect/vitest"
 import { Arbitrary, Effect, Layer, Schema } from "effect"
 

@@ -2,9 +2,10 @@
  * The model test on the ramdisk (with snapshots), and proof that it catches
  * a broken device, shrinks the failing sequence, and replays from its seed.
  */
-import { BlockDevice } from "@effect-block/block"
-import { Ramdisk, RamdiskLive, RegistryLive } from "@effect-block/ramdisk"
-import { formatCommand, type ModelCommand, modelTest, runCommands, runModel } from "@effect-block/testing"
+import { BlockDevice, Snapshots } from "@effect-block/block"
+import { RamdiskLive, RegistryLive } from "@effect-block/ramdisk"
+import { formatCommand, type ModelCommand, runCommands, runModel } from "@effect-block/testing"
+import { modelTest } from "@effect-block/testing/vitest"
 import { describe, expect, it } from "@effect/vitest"
 import { Context, Effect, Layer } from "effect"
 import { flatDevice } from "./broken-devices.js"
@@ -68,12 +69,12 @@ describe("runModel", () => {
     }))
 })
 
-/** A ramdisk whose restore reports success but changes nothing. */
+/** A ramdisk whose restore (its `Snapshots` capability) reports success but changes nothing. */
 const restoreDoesNothing = Layer.effectContext(
   Effect.gen(function*() {
-    const disk = yield* Ramdisk
-    const broken = { ...disk, restore: () => Effect.void }
-    return Context.make(Ramdisk, broken).pipe(Context.add(BlockDevice, broken))
+    const snapshots = yield* Snapshots
+    const broken = { ...snapshots, restore: () => Effect.void }
+    return Context.make(Snapshots, broken).pipe(Context.add(BlockDevice, yield* BlockDevice))
   })
 ).pipe(Layer.provide(ramdisk))
 

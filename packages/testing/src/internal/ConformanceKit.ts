@@ -261,3 +261,32 @@ export const checkSeek = (
     undefined :
     `${call}, but sector ${result} holds data, so it is not guaranteed to read as zero`
 }
+
+/** Buffer lengths that are not whole sectors, for this sector size. */
+export const badLengths = (sectorSize: number): ReadonlyArray<number> =>
+  sectorSize === 1 ? [] : [1, sectorSize - 1, sectorSize + 1, 2 * sectorSize + sectorSize / 2]
+
+/** Values that are not buffers or buffer lists at all. */
+export const notBuffers: ReadonlyArray<{ readonly value: unknown; readonly label: string }> = [
+  { value: "not a buffer", label: "a string" },
+  { value: 512, label: "a number" },
+  { value: undefined, label: "undefined" },
+  { value: [new Uint8Array(0), "oops"], label: "a list holding a string" },
+  { value: [[0, 0]], label: "a list holding a plain array" }
+]
+
+/** `[sectorStart, sectors]` pairs that run past the end of a device of `size` sectors. */
+export const pastTheEnd = (size: number): ReadonlyArray<readonly [number, number]> => [
+  [size, 1],
+  [size - 1, 2],
+  [size + 1, 0],
+  [0, size + 1],
+  [Number.MAX_SAFE_INTEGER, 1]
+]
+
+/** What a buffer the device must not touch is filled with. */
+export const guardByte = 0xa5
+
+/** A buffer of `bytes` guard bytes, to show that a call wrote nothing into it. */
+export const untouchedBuffer = (bytes: number): Uint8Array => new Uint8Array(bytes).fill(guardByte)
+
