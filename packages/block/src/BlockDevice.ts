@@ -11,7 +11,7 @@
  *
  * @since 0.1.0
  */
-import { Connection, type Device, type Disconnected, Unimplemented } from "@effect-block/device"
+import { Connection, type Device, Disconnected, Unimplemented } from "@effect-block/device"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import { type Pipeable, pipeArguments } from "effect/Pipeable"
@@ -19,11 +19,34 @@ import { InvalidRequest, IsReadOnly, type ReadError, type WriteError } from "./E
 import { type Buffers, checkRange, checkSector, checkSize, checkTransfer, type Info } from "./Geometry.js"
 
 /**
+ * The type identifier every block device carries, so code can tell a device
+ * from any other value ({@link isBlockDevice}) without guessing from its
+ * members.
+ *
+ * @since 0.2.0
+ */
+export const TypeId = "~@effect-block/block/BlockDevice" as const
+
+/**
+ * @since 0.2.0
+ */
+export type TypeId = typeof TypeId
+
+/**
  * The operations of a block device. All addresses and counts are in sectors.
+ * Build one with `BlockDevice.make` (or `makeUnsafe`), which supplies the
+ * type identifier, validation and `isConnected`.
  *
  * @since 0.1.0
  */
 export interface BlockDeviceShape extends Device, Pipeable {
+  readonly [TypeId]: TypeId
+  /**
+   * Whether operations can still succeed: false once this handle is
+   * disconnected, its device destroyed, or (for a wrapper) a device beneath
+   * it disconnected or destroyed. Never fails.
+   */
+  readonly isConnected: Effect.Effect<boolean>
   /** The current geometry of this handle. Works even after `disconnect`. */
   readonly info: Effect.Effect<Info>
   /**
@@ -115,6 +138,45 @@ export interface Core {
    * A fresh one is created otherwise.
    */
   readonly connection?: Connection.Connection | undefined
+  /**
+   * For a wrapper, the devices beneath it. While any of them is disconnected
+   * or destroyed, every operation but `info` and `disconnect` fails
+   * `Disconnected` before validation and the read-only check, so the wrapper
+   * never answers from a geometry the lost device no longer has
+   * (docs/semantics.md, "Wrappers"). Disconnecting the wrapper does not
+   * disconnect them.
+   */
+  readonly wraps?: ReadonlyArray<BlockDeviceShape> | undefined
+}
+
+/**
+ * Where a device built by {@link makeUnsafe} keeps its synchronous connection
+ * check, so a wrapper over it checks without an extra Effect step.
+ */
+const connectedProbe: unique symbol = Symbol("@effect-block/block/BlockDevice/connectedProbe")
+
+interface Probed {
+  readonly [connectedProbe]?: () => boolean
+}
+
+/** The synchronous connection check of a device built by `makeUnsafe`, or `undefined` for any other device. */
+const probeOf = (device: BlockDeviceShape): (() => boolean) | undefined => {
+  const probe = (device as Probed)[connectedProbe]
+  return typeof probe === "function" ? probe : undefined
+}
+
+/**
+ * Whether `value` is a block device (carries {@link TypeId}). Never throws,
+ * even for a revoked Proxy.
+ *
+ * @since 0.2.0
+ */
+export const isBlockDevice = (value: unknown): value is BlockDeviceShape => {
+  try {
+    return typeof value === "object" && value !== null && TypeId in value
+  } catch {
+    return false
+  }
 }
 
 const readOnlyError = (operation: string, name: string) =>
@@ -133,20 +195,52 @@ const unimplemented = (operation: string, name: string) =>
 export const makeUnsafe = (core: Core): BlockDeviceShape => {
   const { name } = core
   const connection = core.connection ?? Connection.makeUnsafe(name)
+  const beneath = core.wraps !== undefined && core.wraps.length > 0 ? [...core.wraps] : undefined
+  const beneathProbes = beneath?.map(probeOf)
+  /** Synchronous check of the devices beneath, when they all offer one. */
+  const beneathConnected = beneathProbes === undefined ?
+    undefined :
+    beneathProbes.every((probe) => probe !== undefined) ?
+    () => {
+      for (const probe of beneathProbes) if (!probe!()) return false
+      return true
+    } :
+    undefined
+  const isConnectedUnsafe = beneath === undefined ?
+    connection.isConnectedUnsafe :
+    beneathConnected === undefined ?
+    undefined :
+    () => connection.isConnectedUnsafe() && beneathConnected()
+  const isConnected: Effect.Effect<boolean> = isConnectedUnsafe !== undefined ?
+    Effect.sync(isConnectedUnsafe) :
+    Effect.suspend(() =>
+      connection.isConnectedUnsafe() ?
+        Effect.map(Effect.all(beneath!.map((device) => device.isConnected)), (all) => all.every(Boolean)) :
+        Effect.succeed(false)
+    )
+  const lostError = (operation: string) =>
+    connection.isConnectedUnsafe() ?
+      new Disconnected({
+        operation,
+        message: `${operation} on ${name}: the device beneath it is disconnected or destroyed`
+      }) :
+      connection.disconnectedError(operation)
 
   /** Runs `body` with the current geometry once the handle is known to be connected. */
   const infoUnsafe = core.infoUnsafe
+  const withInfo = <A, E>(body: (info: Info) => Effect.Effect<A, E>): Effect.Effect<A, E> =>
+    infoUnsafe === undefined ? Effect.flatMap(core.info, body) : body(infoUnsafe())
   const connected = <A, E>(
     operation: string,
     body: (info: Info) => Effect.Effect<A, E>
   ): Effect.Effect<A, E | Disconnected> =>
-    Effect.suspend((): Effect.Effect<A, E | Disconnected> =>
-      !connection.isConnectedUnsafe() ?
-        Effect.fail(connection.disconnectedError(operation)) :
-        infoUnsafe === undefined ?
-        Effect.flatMap(core.info, body) :
-        body(infoUnsafe())
-    )
+    isConnectedUnsafe !== undefined ?
+      Effect.suspend((): Effect.Effect<A, E | Disconnected> =>
+        isConnectedUnsafe() ? withInfo(body) : Effect.fail(lostError(operation))
+      ) :
+      Effect.flatMap(isConnected, (ok): Effect.Effect<A, E | Disconnected> =>
+        ok ? withInfo(body) : Effect.fail(lostError(operation))
+      )
 
   const writable = <A, E>(operation: string, body: (info: Info) => Effect.Effect<A, E>) =>
     connected(
@@ -163,8 +257,10 @@ export const makeUnsafe = (core: Core): BlockDeviceShape => {
   const coreFlush = core.flush ?? Effect.void
   const coreDisconnect = core.disconnect ?? Effect.void
 
-  return {
+  const device: BlockDeviceShape & Probed = {
+    [TypeId]: TypeId,
     info: core.info,
+    isConnected,
     read: (sectorStart, buffers) =>
       connected("read", (info): Effect.Effect<void, ReadError> => {
         const checked = checkTransfer("read", info, sectorStart, buffers)
@@ -213,6 +309,10 @@ export const makeUnsafe = (core: Core): BlockDeviceShape => {
       return pipeArguments(this, arguments)
     }
   }
+  if (isConnectedUnsafe !== undefined) {
+    Object.defineProperty(device, connectedProbe, { value: isConnectedUnsafe, enumerable: true })
+  }
+  return device
 }
 
 /**

@@ -48,6 +48,7 @@ export const readOnly = (device: BlockDeviceShape): BlockDeviceShape => {
     Effect.fail(new IsReadOnly({ operation, message: `${operation} on a read-only view: the handle is read-only` }))
   return makeUnsafe({
     name: "read-only view",
+    wraps: [device],
     info: Effect.map(device.info, (info): Info => ({ ...info, readWrite: false })),
     read: (sectorStart, buffers) => device.read(sectorStart, buffers),
     // makeUnsafe refuses write-type operations on a handle whose info says read-only; these are never reached.
@@ -100,6 +101,7 @@ const sliceImpl = (device: BlockDeviceShape, window: SliceWindow): BlockDeviceSh
   const clamp = (answer: number) => Math.min(Math.max(answer, start), end) - start
   return makeUnsafe({
     name: validNumbers ? `slice [${start}, ${end})` : "slice",
+    wraps: [device],
     info: Effect.map(device.info, (info): Info => ({ ...info, sizeSectors: end - start })),
     read: (sectorStart, buffers) => inside(device.read(start + sectorStart, buffers)),
     write: (sectorStart, buffers) => inside(device.write(start + sectorStart, buffers)),
@@ -276,6 +278,7 @@ const overlayImpl = (base: BlockDeviceShape, upper: BlockDeviceShape, options?: 
 
   return makeUnsafe({
     name: "overlay",
+    wraps: [base, upper],
     info: Effect.map(geometry, ([baseInfo, upperInfo]): Info => ({ ...baseInfo, readWrite: upperInfo.readWrite })),
     read: (sectorStart, buffers, sectors) =>
       checked(({ sectorSize }) => shared(read(sectorSize, sectorStart, buffers, sectors))),

@@ -5,7 +5,7 @@
  * @since 0.1.0
  */
 export { Disconnected, formatError, Unimplemented } from "@effect-block/device"
-export { BlockDevice, type BlockDeviceShape, type Core, make, makeUnsafe } from "./BlockDevice.js"
+export { BlockDevice, type BlockDeviceShape, type Core, isBlockDevice, make, makeUnsafe, TypeId } from "./BlockDevice.js"
 export { InvalidRequest, IOError, IsReadOnly, type ReadError, type WriteError } from "./Errors.js"
 export {
   type Buffers,
@@ -19,7 +19,9 @@ export {
   defaultSizeSectors,
   describeValue,
   Info,
-  maxSectorSize
+  maxBuffers,
+  maxSectorSize,
+  uint8ArrayView
 } from "./Geometry.js"
 export { subBuffers } from "./internal/Support.js"
 export { type Snapshot, Snapshots, type SnapshotsShape } from "./Snapshots.js"

@@ -4,11 +4,14 @@
  * defaults for a device that cannot flush, discard, resize or seek. The
  * implementation here is a bare flat buffer that records every call it gets.
  */
-import { BlockDevice, type Core, type Info, readOnly, slice } from "@effect-block/block"
+import { BlockDevice, type Core, type Info, isBlockDevice, readOnly, slice, TypeId } from "@effect-block/block"
 import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
 import * as Arbitrary from "effect/Arbitrary"
+import * as Exit from "effect/Exit"
+import { ramdisk } from "./fixtures/Devices.js"
+import { detachedUint8Array, HostileIndex, hostileValues, shadowedUint8Array } from "./fixtures/Hostile.js"
 
 const makeFlat = (options: { sectorSize?: number; sizeSectors?: number; readOnly?: boolean; full?: boolean } = {}) => {
   const sectorSize = options.sectorSize ?? 512
@@ -119,6 +122,58 @@ describe("read", () => {
       expect((yield* Effect.flip(device.read(0, notBuffer as Array<Uint8Array>))).message).toBe(
         "read: buffer 1 is 7, not a Uint8Array"
       )
+    }))
+
+  it.effect.prop(
+    "answers any hostile buffers value with a typed result, never a defect or a throw",
+    [HostileIndex],
+    ([index]) =>
+      Effect.gen(function*() {
+        const [, make] = hostileValues[index]!
+        const { device } = makeFlat()
+        let exit: Exit.Exit<void, unknown> | undefined
+        expect(() => {
+          exit = Effect.runSyncExit(device.read(0, make() as Uint8Array))
+        }).not.toThrow()
+        expect(exit !== undefined && (Exit.isSuccess(exit) || exit.cause.reasons.every((r) => r._tag === "Fail"))).toBe(
+          true
+        )
+      })
+  )
+
+  it.effect("reads and writes a Uint8Array whose own getters lie by its real length and offset", () =>
+    Effect.gen(function*() {
+      const device = yield* ramdisk(16)
+      yield* device.write(0, new Uint8Array(512 * 16).fill(7))
+      const lying = shadowedUint8Array(512)
+      yield* device.read(0, lying)
+      expect(new Uint8Array(lying.buffer, 0, 512).every((byte) => byte === 7)).toBe(true)
+      const source = shadowedUint8Array(512)
+      new Uint8Array(source.buffer).fill(9)
+      yield* device.write(1, source)
+      const back = new Uint8Array(512 * 3)
+      yield* device.read(0, back)
+      expect([back[0], back[512], back[1023], back[1024]]).toEqual([7, 9, 9, 7])
+    }))
+
+  it.effect("fails InvalidRequest naming the class of a typed array that is not a Uint8Array", () =>
+    Effect.gen(function*() {
+      const { device } = makeFlat()
+      const int16: unknown = new Int16Array(256)
+      expect((yield* Effect.flip(device.read(0, int16 as Uint8Array))).message).toBe(
+        "read: buffers an Int16Array of 512 bytes is neither a Uint8Array nor an array of them"
+      )
+      const view: unknown = [new DataView(new ArrayBuffer(512))]
+      expect((yield* Effect.flip(device.read(0, view as Array<Uint8Array>))).message).toBe(
+        "read: buffer 0 is a DataView of 512 bytes, not a Uint8Array"
+      )
+    }))
+
+  it.effect("fails InvalidRequest for a detached buffer", () =>
+    Effect.gen(function*() {
+      const { calls, device } = makeFlat()
+      expect((yield* Effect.flip(device.read(0, detachedUint8Array(512))))._tag).toBe("InvalidRequest")
+      expect(calls).toEqual([])
     }))
 
   it.effect("accepts an empty request at the end of the device", () =>
@@ -237,6 +292,51 @@ describe("disconnect", () => {
       expect(errors.map((e) => e._tag)).toEqual(Array(7).fill("Disconnected"))
       expect(calls).toEqual(["disconnect"])
     }))
+})
+
+describe("isConnected", () => {
+  it.effect("is true until the handle disconnects", () =>
+    Effect.gen(function*() {
+      const { device } = makeFlat()
+      expect(yield* device.isConnected).toBe(true)
+      yield* device.disconnect
+      expect(yield* device.isConnected).toBe(false)
+    }))
+
+  it.effect("of a wrapper (Core.wraps) is false while a device beneath it is disconnected", () =>
+    Effect.gen(function*() {
+      const { device: inner } = makeFlat()
+      const { calls, device: flat } = makeFlat()
+      const wrapper = BlockDevice.makeUnsafe({
+        name: "wrapper",
+        info: inner.info,
+        wraps: [inner],
+        read: (start, buffers) => flat.read(start, buffers),
+        write: (start, buffers) => flat.write(start, buffers)
+      })
+      expect(yield* wrapper.isConnected).toBe(true)
+      yield* inner.disconnect
+      expect(yield* wrapper.isConnected).toBe(false)
+      const error = yield* Effect.flip(wrapper.write(0, new Uint8Array(512)))
+      expect(error._tag).toBe("Disconnected")
+      expect(error.message).toBe("write on wrapper: the device beneath it is disconnected or destroyed")
+      expect(calls).toEqual([])
+    }))
+})
+
+describe("isBlockDevice", () => {
+  it("is true for a device built by make, and for a copy of one", () => {
+    const { device } = makeFlat()
+    expect(device[TypeId]).toBe(TypeId)
+    expect(isBlockDevice(device)).toBe(true)
+    expect(isBlockDevice({ ...device })).toBe(true)
+  })
+
+  it.prop("is false, never throwing, for hostile values and look-alikes", [HostileIndex], ([index]) => {
+    const [, make] = hostileValues[index]!
+    expect(isBlockDevice(make())).toBe(false)
+    expect(isBlockDevice({ read: () => undefined, seekMapped: () => undefined })).toBe(false)
+  })
 })
 
 describe("pipe", () => {
