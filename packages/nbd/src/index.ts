@@ -5,4 +5,14 @@
  *
  * @since 0.1.0
  */
-export {}
+export {
+  BlockDeviceValue,
+  make as makeServer,
+  NbdExport,
+  NbdServer,
+  NbdServerError,
+  NbdServerLive,
+  NbdServerOptions,
+  type NbdServerShape,
+  RegistryValue
+} from "./Server.js"
