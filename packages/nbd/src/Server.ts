@@ -15,7 +15,7 @@
  *
  * @since 0.1.0
  */
-import type { BlockDeviceShape } from "@effect-block/block"
+import { isBlockDevice } from "@effect-block/block"
 import * as NodeSocket from "@effect/platform-node/NodeSocket"
 import * as NodeSocketServer from "@effect/platform-node/NodeSocketServer"
 import * as Context from "effect/Context"
@@ -36,17 +36,6 @@ import { transmit } from "./internal/ServerTransmission.js"
 import { WireReader } from "./internal/WireReader.js"
 
 const isFunction = (value: unknown): boolean => typeof value === "function"
-
-const isBlockDevice = (value: unknown): value is BlockDeviceShape => {
-  if (typeof value !== "object" || value === null) return false
-  try {
-    const device = value as Record<string, unknown>
-    return isFunction(device.read) && isFunction(device.write) && isFunction(device.seekMapped) &&
-      isFunction(device.discard) && typeof device.info === "object" && typeof device.flush === "object"
-  } catch {
-    return false
-  }
-}
 
 const isRegistry = (value: unknown): value is RegistrySource => {
   if (typeof value !== "object" || value === null) return false
