@@ -16,3 +16,19 @@ export {
   type NbdServerShape,
   RegistryValue
 } from "./Server.js"
+export {
+  make as makeClient,
+  NbdClientLive,
+  type NbdClientDevice,
+  NbdClientOptions,
+  type NbdExportInfo,
+  transmissionFlagNames
+} from "./Client.js"
+export {
+  type NbdClientError,
+  NbdConnectError,
+  NbdOptionError,
+  NbdProtocolError,
+  NbdRequestError,
+  NbdUriError
+} from "./ClientErrors.js"
