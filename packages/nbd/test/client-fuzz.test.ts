@@ -96,7 +96,7 @@ describe("a broken server in the transmission phase", () => {
         const after = yield* Effect.exit(device.read(0, new Uint8Array(512)).pipe(Effect.timeout("3 seconds")))
         expectTyped(after as Exit.Exit<unknown, { readonly _tag: string }>, typedTags)
       }).pipe(Effect.scoped),
-    { timeout: 60_000, arbitrary: { numRuns: 60 } }
+    { timeout: 60_000, arbitrary: { runs: 60 } }
   )
 })
 
@@ -183,7 +183,7 @@ describe("a broken server in the handshake", () => {
         const exit = yield* Effect.exit(makeClient({ uri: server.uri, connectTimeout: Duration.seconds(3) }).pipe(Effect.timeout("4 seconds")))
         expectTyped(exit as Exit.Exit<unknown, { readonly _tag: string }>, openTags)
       }).pipe(Effect.scoped),
-    { timeout: 60_000, arbitrary: { numRuns: 60 } }
+    { timeout: 60_000, arbitrary: { runs: 60 } }
   )
 
   it.live("a valid transcript sent at once connects (the fuzz's baseline)", () =>
