@@ -8,7 +8,7 @@
  * Every test works in its own temporary directory, removed when it ends.
  */
 import { BlockDevice, type BlockDeviceShape } from "@effect-block/block"
-import { FileDevice, FileLive, type FileOpenError } from "@effect-block/file"
+import { FileDevice, FileLive, type FileOpenError, FileOptions } from "@effect-block/file"
 import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
@@ -239,7 +239,7 @@ describe("FileLive: opening", () => {
       }
       expect(yield* Effect.promise(() => Fs.access(path).then(() => true, () => false))).toBe(false)
       const sectorSize = yield* openFails({ path, sectorSize: 3, create: { sizeSectors: 4 } })
-      expect(sectorSize.message).toContain("sectorSize 3")
+      expect(sectorSize.message).toContain("option sectorSize is 3")
     }))
 
   it.effect("a file without write permission opens read-write only for a privileged user (root ignores the mode)", () =>
@@ -260,6 +260,129 @@ describe("FileLive: opening", () => {
       const device = yield* FileDevice.make({ path, readOnly: true })
       expect((yield* device.info).readWrite).toBe(false)
     }))
+})
+
+describe("FileLive: options", () => {
+  const decodeFails = (options: unknown) =>
+    Effect.flip(Effect.scoped(FileDevice.make(options as Parameters<typeof FileDevice.make>[0])))
+
+  it.effect("options that are not an object fail InvalidRequest, not a defect", () =>
+    Effect.gen(function*() {
+      for (const options of [undefined, null, 7, "disk.img", []]) {
+        const error = yield* decodeFails(options)
+        expect(error._tag).toBe("InvalidRequest")
+        expect(error.message).toContain("FileDevice.make: the options")
+      }
+    }))
+
+  it.effect("readOnly must be true or false: 1, \"true\" and null are refused, naming it, and nothing is opened for writing", () =>
+    Effect.gen(function*() {
+      const path = yield* imagePath
+      yield* writeFile(path, filled(512, 1))
+      for (const [readOnly, shown] of [[1, "1"], ["true", "\"true\""], [null, "null"]] as const) {
+        const error = yield* decodeFails({ path, readOnly })
+        expect(error._tag).toBe("InvalidRequest")
+        expect(error.message).toContain(`option readOnly is ${shown}`)
+        expect(error.message).toContain("true or false")
+      }
+      expect(yield* readFile(path)).toEqual(filled(512, 1))
+    }))
+
+  it.effect("null is not absent: sectorSize, create and create.sizeSectors refuse it, naming the option", () =>
+    Effect.gen(function*() {
+      const path = yield* imagePath
+      const cases = [
+        [{ path, sectorSize: null }, "option sectorSize is null"],
+        [{ path, create: null }, "option create is null"],
+        [{ path, create: { sizeSectors: null } }, "option create.sizeSectors is null"],
+        [{ path, create: {} }, "option create.sizeSectors is missing"],
+        [{ path: null }, "option path is null"],
+        [{}, "option path is missing"]
+      ] as const
+      for (const [options, message] of cases) {
+        const error = yield* decodeFails(options)
+        expect(error._tag).toBe("InvalidRequest")
+        expect(error.message).toContain(message)
+      }
+      expect(yield* Effect.promise(() => Fs.access(path).then(() => true, () => false))).toBe(false)
+    }))
+
+  it.effect("a key that is not an option is refused, so a misspelt readonly: true never opens read-write", () =>
+    Effect.gen(function*() {
+      const path = yield* imagePath
+      yield* writeFile(path, filled(512, 1))
+      const error = yield* decodeFails({ path, readonly: true })
+      expect(error._tag).toBe("InvalidRequest")
+      expect(error.message).toContain("readonly is not an option")
+    }))
+
+  it.effect("a path with a NUL character is refused before the file system sees it", () =>
+    Effect.gen(function*() {
+      const error = yield* decodeFails({ path: "disk\u0000.img" })
+      expect(error._tag).toBe("InvalidRequest")
+      expect(error.message).toContain("option path")
+    }))
+
+  it.effect("hostile options (Proxies, revoked Proxies, throwing getters) fail InvalidRequest, never a defect", () =>
+    Effect.gen(function*() {
+      const path = yield* imagePath
+      const revoked = Proxy.revocable({ path }, {})
+      revoked.revoke()
+      const throwing = (key: string) =>
+        Object.defineProperty({ path, create: { sizeSectors: 4 } }, key, {
+          enumerable: true,
+          get: () => {
+            throw new Error(`${key} exploded`)
+          }
+        })
+      const unreadable: Array<unknown> = [
+        revoked.proxy,
+        new Proxy({ path }, { get: () => { throw new Error("get trap") } }),
+        throwing("path"),
+        throwing("readOnly"),
+        throwing("create"),
+        { path, create: Object.defineProperty({}, "sizeSectors", { enumerable: true, get: () => { throw 42 } }) }
+      ]
+      for (const options of unreadable) {
+        const exit = yield* Effect.exit(Effect.scoped(FileDevice.make(options as { path: string })))
+        expect(exit._tag).toBe("Failure")
+        if (exit._tag === "Failure") expect(String(exit.cause)).toMatch(/^Cause\(\[Fail\(InvalidRequest/)
+      }
+      // Traps the decoder does not need may throw without harm: the options read fine, and opening the
+      // missing file fails as it should.
+      const harmless: Array<unknown> = [
+        new Proxy({ path }, { ownKeys: () => { throw new Error("ownKeys trap") } }),
+        new Proxy({ path }, { getOwnPropertyDescriptor: () => { throw new Error("descriptor trap") } })
+      ]
+      for (const options of harmless) {
+        const exit = yield* Effect.exit(Effect.scoped(FileDevice.make(options as { path: string })))
+        expect(exit._tag).toBe("Failure")
+        if (exit._tag === "Failure") expect(String(exit.cause)).toMatch(/^Cause\(\[Fail\((InvalidRequest|FileOpenError)/)
+      }
+      expect(yield* Effect.promise(() => Fs.access(path).then(() => true, () => false))).toBe(false)
+    }))
+
+  it.effect("each option is read once, so a getter that changes its answer cannot pass one value and use another", () =>
+    Effect.gen(function*() {
+      const path = yield* imagePath
+      let reads = 0
+      const options = {
+        get path() {
+          reads++
+          return reads === 1 ? path : ""
+        },
+        create: { sizeSectors: 4 }
+      }
+      const device = yield* FileDevice.make(options)
+      expect(reads).toBe(1)
+      expect((yield* device.info).sizeSectors).toBe(4)
+      expect(yield* fileSize(path)).toBe(2048)
+    }))
+
+  it("FileOptions is the schema the options are decoded with", () => {
+    expect(Schema.decodeUnknownSync(FileOptions)({ path: "a", readOnly: true })).toEqual({ path: "a", readOnly: true })
+    expect(() => Schema.decodeUnknownSync(FileOptions)({ path: "a", readOnly: 1 })).toThrow()
+  })
 })
 
 describe("FileLive: open or create", () => {
@@ -379,7 +502,52 @@ describe("read and write", () => {
       yield* Effect.promise(() => Fs.truncate(path, 1024))
       const error = yield* Effect.flip(device.read(0, new Uint8Array(4096)))
       expect(error._tag).toBe("IOError")
-      expect(error.message).toContain("byte 1024")
+      expect(error.message).toContain("1024 bytes long")
+    }))
+
+  it.effect("the end-of-file error names the file's length, not the position the read reached", () =>
+    Effect.gen(function*() {
+      const { device, path } = yield* createdImage(8)
+      yield* Effect.promise(() => Fs.truncate(path, 1024))
+      const error = yield* Effect.flip(device.read(4, new Uint8Array(2048)))
+      expect(error._tag).toBe("IOError")
+      expect(error.message).toContain("1024 bytes long")
+      expect(error.message).toContain("4096 bytes")
+      expect(error.message).not.toContain("2048")
+    }))
+
+  it.effect("a buffer whose byteLength lies (a subclass's getter, an own property) is refused, and no byte outside it moves", () =>
+    Effect.gen(function*() {
+      const { device, path } = yield* createdImage(16)
+      yield* device.write(0, filled(16 * 512, 7))
+      class Liar extends Uint8Array {
+        override get byteLength() {
+          return 8192
+        }
+      }
+      const ownProperty = Object.defineProperty(filled(512, 1), "byteLength", { value: 8192 })
+      const shrinking = new (class extends Uint8Array {
+        reads = 0
+        override get byteLength() {
+          return this.reads++ === 0 ? 512 : 8192
+        }
+      })(512)
+      for (const liar of [new Liar(512).fill(1), ownProperty, shrinking]) {
+        for (const operation of [device.write(0, liar), device.write(2, [filled(512, 1), liar]), device.read(0, liar)]) {
+          const error = yield* Effect.flip(operation)
+          expect(error._tag).toBe("InvalidRequest")
+        }
+      }
+      expect(yield* readFile(path)).toEqual(filled(16 * 512, 7))
+    }))
+
+  it.effect("Node Buffers and plain views with an offset are real Uint8Arrays and move data", () =>
+    Effect.gen(function*() {
+      const { device } = yield* createdImage(4)
+      const buffer = Buffer.alloc(2048, 3)
+      yield* device.write(0, [buffer.subarray(512, 1024), Buffer.from(filled(512, 4))])
+      const back = yield* readBytes(device, 0, 1024)
+      expect(back).toEqual(Uint8Array.from([...filled(512, 3), ...filled(512, 4)]))
     }))
 
   it.effect.prop(
