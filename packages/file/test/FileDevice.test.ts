@@ -648,6 +648,42 @@ describe("concurrency", () => {
     }), { timeout: 60_000 })
 })
 
+describe("interruption", () => {
+  it.live("an interrupted write that has started runs to its end: later reads see all of it, never a part", () =>
+    Effect.gen(function*() {
+      // 16 MiB in 2048 buffers takes several system calls, so an interruption lands between them.
+      const sectors = 32768
+      const { device } = yield* createdImage(sectors)
+      for (const delay of [0, 1, 2, 5]) {
+        const data = filled(sectors * 512, delay + 1)
+        const buffers = Array.from({ length: 2048 }, (_, i) => data.subarray(i * 8192, (i + 1) * 8192))
+        const fiber = yield* Effect.forkChild(device.write(0, buffers))
+        yield* Effect.sleep(delay)
+        yield* Fiber.interrupt(fiber)
+        const back = yield* readBytes(device, 0, sectors * 512)
+        const seen = new Set<number>()
+        for (let sector = 0; sector < sectors; sector++) seen.add(back[sector * 512]!)
+        // Old data everywhere (the write had not started) or new data everywhere.
+        expect(seen.size, `after ${delay} ms the device shows the bytes ${[...seen].join(", ")}`).toBe(1)
+        expect([delay, delay + 1]).toContain([...seen][0])
+      }
+    }), { timeout: 60_000 })
+
+  it.live("a write interrupted while it waits for its range writes nothing", () =>
+    Effect.gen(function*() {
+      const sectors = 32768
+      const { device } = yield* createdImage(sectors)
+      const first = yield* Effect.forkChild(device.write(0, filled(sectors * 512, 1)))
+      yield* Effect.yieldNow
+      const queued = yield* Effect.forkChild(device.write(0, filled(512, 2)))
+      yield* Effect.yieldNow
+      yield* Fiber.interrupt(queued)
+      yield* Fiber.join(first)
+      const back = yield* readBytes(device, 0, 512)
+      expect(back).toEqual(filled(512, 1))
+    }), { timeout: 60_000 })
+})
+
 describe("flush", () => {
   it.effect("succeeds after writes, and the data is in the file", () =>
     Effect.gen(function*() {
