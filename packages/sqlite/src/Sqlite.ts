@@ -300,6 +300,7 @@ const make = (sqlite3: SqliteApi, vfs: BlockVfs, vfsName: string): SqliteShape =
       }
       const [database, journal, wal] = files as [BlockFile, BlockFile, BlockFile]
       const mount: Mount = { database, journal, wal, failure: undefined }
+      const journalMode = decoded.journalMode ?? "DELETE"
       const { key, path } = vfs.mount(mount)
       const db = yield* Effect.acquireRelease(
         Effect.suspend(() => {
@@ -323,9 +324,11 @@ const make = (sqlite3: SqliteApi, vfs: BlockVfs, vfsName: string): SqliteShape =
           })
       )
       const database_ = makeDatabase(sqlite3, db, mount)
-      const journalMode = decoded.journalMode ?? "DELETE"
       const pragmas = [
-        "PRAGMA locking_mode = EXCLUSIVE",
+        // WAL without a shared-memory file needs exclusive locking. Rollback modes keep normal locking:
+        // in exclusive mode SQLite invalidates a committed journal by zeroing its header (as PERSIST
+        // does) instead of deleting it, which would hide how DELETE really behaves.
+        ...(journalMode === "WAL" ? ["PRAGMA locking_mode = EXCLUSIVE"] : []),
         ...(decoded.pageSize === undefined ? [] : [`PRAGMA page_size = ${decoded.pageSize}`]),
         `PRAGMA synchronous = ${decoded.synchronous ?? "FULL"}`
       ]

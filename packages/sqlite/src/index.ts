@@ -17,3 +17,15 @@ export {
   type SqlValue,
   type Storage
 } from "./Sqlite.js"
+export {
+  type Allowance,
+  allowanceOf,
+  type Configuration,
+  judge,
+  nameOf,
+  type Outcome,
+  recover,
+  type Recovery,
+  runWorkload,
+  type Workload
+} from "./CrashWorkload.js"

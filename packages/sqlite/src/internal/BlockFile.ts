@@ -4,17 +4,25 @@
  * operation runs synchronously (through `drive`) and answers a SQLite result
  * code, keeping the device error behind a failure in `failure`.
  *
- * The file-system model it implements (what a crash may leave, and what
- * SQLite may rely on):
+ * The file-system model it implements is that of a journaling file system
+ * that orders data before metadata (ext4's `data=ordered`), which is what
+ * SQLite's rollback journal and WAL are designed against:
  * - a write reaches the device at once but is durable only after a sync of
  *   this file (`xSync`: a device flush);
- * - a change of length (growth by a write, a truncate, creation, deletion)
- *   writes the file's record at once; like the data, it is durable after
- *   the next sync, or after a delete that asks for a directory sync;
+ * - growth is recorded at the next sync (or close), after a flush of the
+ *   data it covers, so a crash never shows a grown file over bytes that had
+ *   not landed; until then a crash leaves the file at its recorded length;
+ * - creation, deletion and shrinking are recorded at once; like the data
+ *   they are durable after the next sync of the file, or at once for a
+ *   delete that asks for a directory sync;
+ * - bytes freed by a deletion or a shrink are not written again until the
+ *   freeing is durable (a flush first), as a file system does not reuse
+ *   freed blocks before the free is on disk: otherwise a crash could bring
+ *   back a deleted rollback journal, still hot, with another file's bytes;
  * - bytes between the old end and a write past it read as zeros;
- * - after a crash a file may hold, past its last synced length, whatever
- *   its recorded length covers (zeros, stale or new data), as on a file
- *   system that orders no data against metadata.
+ * - overwriting bytes in place has no ordering at all: after a crash each
+ *   sector of an unsynced overwrite holds the old or the new data (or, on a
+ *   simulator that tears writes, part of it).
  */
 import type { BlockDeviceShape } from "@effect-block/block"
 import * as SQLite from "@effect/wa-sqlite"
@@ -44,6 +52,7 @@ export interface VfsFile {
   write(source: Uint8Array, offset: number): number
   truncate(size: number): number
   sync(): number
+  close(): number
 }
 
 /** Sectors each record copy takes (a record is 32 bytes; a sector may be smaller). */
@@ -59,15 +68,23 @@ export class BlockFile implements VfsFile {
   readonly sectorSize: number
   /** Bytes the file may grow to. */
   readonly capacity: number
+  /** Whether the file exists now. */
+  exists: boolean
+  /** The file's length now, in bytes. */
+  length: number
   private readonly recordSectors: number
   private readonly dataStart: number
+  /** Whether a record was written since the last flush. */
+  private recordPending = false
+  /** Bytes the last durable record gives the file: a crash may bring them back until a newer record is durable. */
+  private durableExtent: number
 
   private constructor(
     private readonly region: Region,
     private readonly syncMode: SyncMode,
     /** The newest record written to the device. */
     private record: Record.FileRecord,
-    /** The copy holding the last record made durable; never overwritten until a newer one is durable. */
+    /** The copy holding the last durable record; never overwritten until a newer one is durable. */
     private durableCopy: 0 | 1
   ) {
     this.sectorSize = region.sectorSize
@@ -76,14 +93,8 @@ export class BlockFile implements VfsFile {
     this.capacity = (region.sectors - 2 * this.recordSectors) * region.sectorSize
     this.exists = record.exists
     this.length = record.exists ? Math.min(record.length, this.capacity) : 0
+    this.durableExtent = this.length
   }
-
-  /** Whether the file exists now. */
-  exists: boolean
-  /** The file's length now, in bytes. */
-  length: number
-  /** Whether a record was written since the last sync. */
-  private recordPending = false
 
   /** Reads both record copies of `region` and recovers the file from the newer valid one. */
   static load(region: Region, syncMode: SyncMode): BlockFile | DeviceFailure {
@@ -152,11 +163,7 @@ export class BlockFile implements VfsFile {
   /** Writes the record of the current existence and length to the copy nobody relies on. */
   private writeRecord(): DeviceFailure | undefined {
     if (this.record.exists === this.exists && this.record.length === this.length) return undefined
-    const next: Record.FileRecord = {
-      sequence: this.record.sequence + 1,
-      exists: this.exists,
-      length: this.length
-    }
+    const next: Record.FileRecord = { sequence: this.record.sequence + 1, exists: this.exists, length: this.length }
     const bytes = new Uint8Array(this.recordSectors * this.sectorSize)
     Record.encode(next, bytes)
     const copy = this.durableCopy === 0 ? 1 : 0
@@ -165,6 +172,39 @@ export class BlockFile implements VfsFile {
     this.record = next
     this.recordPending = true
     return undefined
+  }
+
+  /** Flushes the device: everything written so far, the newest record included, is durable. */
+  private flush(): DeviceFailure | undefined {
+    const flushed = drive("sync", this.region.device.flush)
+    if (flushed instanceof DeviceFailure) return flushed
+    if (this.recordPending) {
+      this.durableCopy = this.durableCopy === 0 ? 1 : 0
+      this.recordPending = false
+    }
+    this.durableExtent = this.record.exists ? this.record.length : 0
+    return undefined
+  }
+
+  /**
+   * Brings the record up to date: growth only after a flush of the data it
+   * covers; creation, deletion and shrinking at once. With `durable`, a
+   * flush afterwards makes the record durable too.
+   */
+  private persist(durable: boolean): DeviceFailure | undefined {
+    const grows = this.exists && this.record.exists && this.length > this.record.length ||
+      this.exists && !this.record.exists && this.length > 0
+    const flushed = grows ? this.flush() : undefined
+    if (flushed !== undefined) return flushed
+    const recorded = this.writeRecord()
+    if (recorded !== undefined) return recorded
+    return durable ? this.flush() : undefined
+  }
+
+  /** Before bytes freed by a deletion or a shrink are written again, makes the freeing durable. */
+  private beforeReuse(offset: number, end: number): DeviceFailure | undefined {
+    const freedFrom = this.exists ? this.length : 0
+    return end > freedFrom && offset < this.durableExtent ? this.persist(true) : undefined
   }
 
   /** Zeroes `[from, to)` of the data area, so a hole or a grown tail reads as zeros. */
@@ -186,54 +226,53 @@ export class BlockFile implements VfsFile {
   write(source: Uint8Array, offset: number): number {
     const end = offset + source.byteLength
     if (end > this.capacity) return SQLite.SQLITE_FULL
-    const failure = this.zero(this.length, offset) ?? this.writeBytes(source, offset)
+    const failure = this.beforeReuse(Math.min(offset, this.length), end) ?? this.zero(this.length, offset) ??
+      this.writeBytes(source, offset)
     if (failure !== undefined) return this.fail(failure, SQLite.SQLITE_IOERR_WRITE)
-    if (end > this.length) {
-      this.length = end
-      const recorded = this.writeRecord()
-      if (recorded !== undefined) return this.fail(recorded, SQLite.SQLITE_IOERR_WRITE)
-    }
+    this.length = Math.max(this.length, end)
     return SQLite.SQLITE_OK
   }
 
   truncate(size: number): number {
     if (size > this.capacity) return SQLite.SQLITE_FULL
-    const failure = this.zero(this.length, size)
-    if (failure !== undefined) return this.fail(failure, SQLite.SQLITE_IOERR_TRUNCATE)
-    this.length = size
-    const recorded = this.writeRecord()
-    return recorded === undefined ? SQLite.SQLITE_OK : this.fail(recorded, SQLite.SQLITE_IOERR_TRUNCATE)
-  }
-
-  /** Makes the file's data and record durable: one device flush (nothing in `"skip"` mode). */
-  sync(): number {
-    const recorded = this.writeRecord()
-    if (recorded !== undefined) return this.fail(recorded, SQLite.SQLITE_IOERR_FSYNC)
-    if (this.syncMode === "skip") return SQLite.SQLITE_OK
-    const flushed = drive("sync", this.region.device.flush)
-    if (flushed instanceof DeviceFailure) return this.fail(flushed, SQLite.SQLITE_IOERR_FSYNC)
-    if (this.recordPending) {
-      this.durableCopy = this.durableCopy === 0 ? 1 : 0
-      this.recordPending = false
+    if (size > this.length) {
+      const failure = this.beforeReuse(this.length, size) ?? this.zero(this.length, size)
+      if (failure !== undefined) return this.fail(failure, SQLite.SQLITE_IOERR_TRUNCATE)
+      this.length = size
+      return SQLite.SQLITE_OK
     }
-    return SQLite.SQLITE_OK
+    this.length = size
+    const failure = this.persist(false)
+    return failure === undefined ? SQLite.SQLITE_OK : this.fail(failure, SQLite.SQLITE_IOERR_TRUNCATE)
   }
 
-  /** Creates the file empty (its record is written, durable with the next sync). */
+  /** Makes the file's data and length durable (in `"skip"` mode, the broken VFS: does nothing). */
+  sync(): number {
+    if (this.syncMode === "skip") return SQLite.SQLITE_OK
+    const failure = this.persist(true)
+    return failure === undefined ? SQLite.SQLITE_OK : this.fail(failure, SQLite.SQLITE_IOERR_FSYNC)
+  }
+
+  /** Records the file's length for the next open (not durably: closing a file syncs nothing). */
+  close(): number {
+    const failure = this.persist(false)
+    return failure === undefined ? SQLite.SQLITE_OK : this.fail(failure, SQLite.SQLITE_IOERR_CLOSE)
+  }
+
+  /** Creates the file empty (recorded at once, durable with the next sync). */
   create(): number {
     this.exists = true
     this.length = 0
-    const recorded = this.writeRecord()
-    return recorded === undefined ? SQLite.SQLITE_OK : this.fail(recorded, SQLite.SQLITE_IOERR_WRITE)
+    const failure = this.persist(false)
+    return failure === undefined ? SQLite.SQLITE_OK : this.fail(failure, SQLite.SQLITE_IOERR_WRITE)
   }
 
-  /** Deletes the file; with `syncDirectory`, durably (a flush, unless in `"skip"` mode). */
+  /** Deletes the file; with `syncDirectory`, durably (unless in `"skip"` mode). */
   remove(syncDirectory: boolean): number {
     this.exists = false
     this.length = 0
-    const recorded = this.writeRecord()
-    if (recorded !== undefined) return this.fail(recorded, SQLite.SQLITE_IOERR_DELETE)
-    return syncDirectory ? this.sync() : SQLite.SQLITE_OK
+    const failure = this.persist(syncDirectory && this.syncMode === "flush")
+    return failure === undefined ? SQLite.SQLITE_OK : this.fail(failure, SQLite.SQLITE_IOERR_DELETE)
   }
 }
 
@@ -280,6 +319,10 @@ export class MemoryFile implements VfsFile {
   }
 
   sync(): number {
+    return SQLite.SQLITE_OK
+  }
+
+  close(): number {
     return SQLite.SQLITE_OK
   }
 }

@@ -164,8 +164,9 @@ export class BlockVfs implements SQLiteVFS {
 
   xClose(pFile: number): number {
     return this.guard(() => {
+      const open = this.files.get(pFile)
       this.files.delete(pFile)
-      return SQLite.SQLITE_OK
+      return open === undefined ? SQLite.SQLITE_OK : this.settle(open, open.file.close())
     })
   }
 
