@@ -3,6 +3,7 @@ import { RamdiskLive, RegistryLive } from "@effect-block/ramdisk"
 import { Sqlite, SqliteError, SqliteLive, SynchronousDeviceRequired } from "@effect-block/sqlite"
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Layer } from "effect"
+import { decode } from "../src/internal/FileRecord.js"
 
 const Disk = (sizeSectors = 4096, sectorSize = 512) =>
   RamdiskLive({ name: "db", sizeSectors, sectorSize }).pipe(Layer.provide(RegistryLive))
@@ -59,6 +60,34 @@ describe("open", () => {
       })
     ))
 
+  it.effect.each([64, 512, 4096])("keeps a database on a device of %i-byte sectors", (sectorSize) =>
+    withDisk((sqlite, device) =>
+      Effect.gen(function*() {
+        yield* Effect.scoped(Effect.gen(function*() {
+          const db = yield* sqlite.open(device, { journalMode: "DELETE" })
+          yield* db.exec("CREATE TABLE t(x INTEGER)")
+          for (let i = 1; i <= 5; i++) yield* db.exec("INSERT INTO t VALUES (?)", [i])
+        }))
+        expect(yield* countRows(sqlite, device, "DELETE")).toEqual({ n: 5, total: 15 })
+      }), (4096 * 512) / sectorSize, sectorSize))
+
+  it.effect("keeps a file's length when the record copy not holding it is garbage (a torn record write)", () =>
+    withDisk((sqlite, device) =>
+      Effect.gen(function*() {
+        yield* Effect.scoped(Effect.gen(function*() {
+          const db = yield* sqlite.open(device)
+          yield* db.exec("CREATE TABLE t(x INTEGER); INSERT INTO t VALUES (1), (2)")
+        }))
+        // The database file's two record copies are sectors 0 and 1.
+        const copies = new Uint8Array(1024)
+        yield* device.read(0, copies)
+        const [first, second] = [decode(copies.subarray(0, 512)), decode(copies.subarray(512))]
+        const spare = (first?.sequence ?? 0) > (second?.sequence ?? 0) ? 1 : 0
+        yield* device.write(spare, new Uint8Array(512).fill(0xa5))
+        expect(yield* countRows(sqlite, device, "DELETE")).toEqual({ n: 2, total: 3 })
+      })
+    ))
+
   it.effect("rejects a malformed option, naming it", () =>
     withDisk((sqlite, device) =>
       Effect.gen(function*() {
@@ -83,6 +112,26 @@ describe("open", () => {
         const asynchronous: BlockDeviceShape = { ...device, info: Effect.delay(device.info, "1 millis") }
         const error = yield* Effect.flip(sqlite.open(asynchronous))
         expect(error).toBeInstanceOf(SynchronousDeviceRequired)
+        const start = new Uint8Array(4 * 512)
+        yield* device.read(0, start)
+        expect(start.every((byte) => byte === 0)).toBe(true)
+      })
+    ))
+
+  it.effect.each([
+    ["null", null],
+    ["a revoked Proxy", (() => {
+      const { proxy, revoke } = Proxy.revocable({}, {})
+      revoke()
+      return proxy
+    })()],
+    ["an object with throwing getters", { get database(): never { throw new Error("hostile") }, journal: 1, wal: 2 }],
+    ["a plain object", { info: 1 }]
+  ])("fails InvalidRequest for storage that is %s", ([, storage]) =>
+    withDisk((sqlite) =>
+      Effect.gen(function*() {
+        const error = yield* Effect.flip(sqlite.open(storage as unknown as BlockDeviceShape))
+        expect(error._tag).toBe("InvalidRequest")
       })
     ))
 })
