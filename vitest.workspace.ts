@@ -9,6 +9,7 @@ export default [
   "packages/testing",
   "packages/file",
   "packages/nbd",
+  "packages/cli",
   "packages/sqlite",
   "packages/examples",
   "packages/bench",

@@ -37,6 +37,8 @@ const holeThreshold = 64 * 1024
 const maxReadChunks = 64
 /** At most this many descriptors answer one block status request. */
 const maxDescriptors = 16384
+/** Replies held for one batched write at most. */
+const maxOutbox = 256
 /** Zeros written per step for `WRITE_ZEROES` with `NO_HOLE`. */
 const zeroStep = 1024 * 1024
 
@@ -82,6 +84,26 @@ export const transmit = <E>(
     let inFlightBytes = 0
     const slots = Latch.makeUnsafe(true)
     let zeros: Uint8Array | undefined
+    // Replies produced while the reader works through requests it already holds wait here and
+    // go out together, in one system call, before the reader next waits for anything.
+    let outbox: Array<Uint8Array> = []
+    let batching = false
+
+    const send = (chunks: readonly [Uint8Array, ...Array<Uint8Array>]): Effect.Effect<void, E> => {
+      if (batching && outbox.length < maxOutbox) {
+        for (let i = 0; i < chunks.length; i++) outbox.push(chunks[i]!)
+        return Effect.void
+      }
+      return chunks.length === 1 ? sender.write(chunks[0]) : sender.writeAll(chunks)
+    }
+
+    const flushOutbox: Effect.Effect<void, E> = Effect.suspend(() => {
+      batching = false
+      if (outbox.length === 0) return Effect.void
+      const batch = outbox as unknown as readonly [Uint8Array, ...Array<Uint8Array>]
+      outbox = []
+      return sender.writeAll(batch)
+    })
 
     const simpleHeader = (bytes: Uint8Array, cookieHigh: number, cookieLow: number, errno: number) => {
       put32(bytes, 0, P.SIMPLE_REPLY_MAGIC)
@@ -91,7 +113,8 @@ export const transmit = <E>(
     }
 
     const simpleReply = (cookieHigh: number, cookieLow: number, errno: number): Uint8Array => {
-      const bytes = new Uint8Array(16)
+      // Node's pooled allocation: a small reply costs no ArrayBuffer of its own.
+      const bytes = Buffer.allocUnsafe(16)
       simpleHeader(bytes, cookieHigh, cookieLow, errno)
       return bytes
     }
@@ -326,11 +349,10 @@ export const transmit = <E>(
       payload: Uint8Array | undefined,
       refused: RequestError | undefined
     ): Effect.Effect<void, E> => {
-      const fail = (errno: number, message: string) =>
-        sender.write(failureReply(type, cookieHigh, cookieLow, errno, message))
+      const fail = (errno: number, message: string) => send([failureReply(type, cookieHigh, cookieLow, errno, message)])
       if (refused !== undefined) return fail(refused.errno, refused.message)
       return Effect.matchCauseEffect(operation(type, flags, cookieHigh, cookieLow, offset, length, payload), {
-        onSuccess: (chunks) => (chunks.length === 1 ? sender.write(chunks[0]) : sender.writeAll(chunks)),
+        onSuccess: send,
         onFailure: (cause) => {
           const error = Cause.squash(cause)
           if (error instanceof RequestError) return fail(error.errno, error.message)
@@ -339,9 +361,12 @@ export const transmit = <E>(
       })
     }
 
+    const mustWait = (cost: number) =>
+      inFlight >= limits.maxInFlight || (inFlight > 0 && inFlightBytes + cost > limits.maxInFlightBytes)
+
     const awaitSlot = (cost: number) =>
       Effect.whileLoop({
-        while: () => inFlight >= limits.maxInFlight || (inFlight > 0 && inFlightBytes + cost > limits.maxInFlightBytes),
+        while: () => mustWait(cost),
         body: () => {
           slots.closeUnsafe()
           return slots.await
@@ -360,7 +385,11 @@ export const transmit = <E>(
 
     return Effect.gen(function*() {
       while (true) {
-        yield* reader.ensure(28)
+        if (reader.available < 28) {
+          yield* flushOutbox
+          yield* reader.ensure(28)
+        }
+        batching = true
         reader.window(28)
         const bytes = reader.windowBytes
         const at = reader.windowAt
@@ -373,17 +402,22 @@ export const transmit = <E>(
         const length = u32(bytes, at + 24)
         reader.skip(28)
         if (type === P.CMD_DISC) {
+          yield* flushOutbox
           yield* awaitIdle
           return
         }
-        let refused = check(type, flags, offset, length)
+        const refused = check(type, flags, offset, length)
         let payload: Uint8Array | undefined
         if (type === P.CMD_WRITE) {
+          if (reader.available < length) yield* flushOutbox
           if (refused === undefined) payload = yield* reader.read(length)
           else yield* reader.discard(length)
         }
         const cost = type === P.CMD_READ || type === P.CMD_WRITE ? length : 0
-        yield* awaitSlot(cost)
+        if (mustWait(cost)) {
+          yield* flushOutbox
+          yield* awaitSlot(cost)
+        }
         inFlight++
         inFlightBytes += cost
         // A reply that cannot be written means the socket is gone: the next read ends the connection.
@@ -394,7 +428,6 @@ export const transmit = <E>(
           ),
           { startImmediately: true }
         )
-        refused = undefined
       }
     })
   })
