@@ -153,14 +153,15 @@ export interface Core {
  * Where a device built by {@link makeUnsafe} keeps its synchronous connection
  * check, so a wrapper over it checks without an extra Effect step.
  */
-const connectedProbe: unique symbol = Symbol("@effect-block/block/BlockDevice/connectedProbe")
+export const connectedProbe: unique symbol = Symbol("@effect-block/block/BlockDevice/connectedProbe")
 
-interface Probed {
+/** @internal */
+export interface Probed {
   readonly [connectedProbe]?: () => boolean
 }
 
 /** The synchronous connection check of a device built by `makeUnsafe`, or `undefined` for any other device. */
-const probeOf = (device: BlockDeviceShape): (() => boolean) | undefined => {
+export const probeOf = (device: BlockDeviceShape): (() => boolean) | undefined => {
   const probe = (device as Probed)[connectedProbe]
   return typeof probe === "function" ? probe : undefined
 }

@@ -11,11 +11,11 @@ import {
   extents,
   fill,
   overlay,
-  overlayLayer,
+  OverlayLive,
   readOnly,
-  readOnlyLayer,
+  ReadOnlyLive,
   slice,
-  sliceLayer
+  SliceLive
 } from "@effect-block/block"
 import { RamdiskLive, RegistryLive } from "@effect-block/ramdisk"
 import { describe, expect, it } from "@effect/vitest"
@@ -120,12 +120,12 @@ describe("readOnly", () => {
       expect((yield* Effect.flip(view.read(0, new Uint8Array(512))))._tag).toBe("Disconnected")
     }))
 
-  it.effect("readOnlyLayer makes the context's device read-only", () =>
+  it.effect("ReadOnlyLive makes the context's device read-only", () =>
     Effect.gen(function*() {
       const device = yield* BlockDevice
       expect((yield* device.info).readWrite).toBe(false)
       expect((yield* Effect.flip(device.write(0, new Uint8Array(512))))._tag).toBe("IsReadOnly")
-    }).pipe(Effect.provide(readOnlyLayer.pipe(Layer.provide(RamdiskLive({ name: "ro", sizeSectors: 8 })), Layer.provide(RegistryLive)))))
+    }).pipe(Effect.provide(ReadOnlyLive.pipe(Layer.provide(RamdiskLive({ name: "ro", sizeSectors: 8 })), Layer.provide(RegistryLive)))))
 })
 
 describe("slice", () => {
@@ -213,19 +213,19 @@ describe("slice", () => {
       expect((yield* part.info).sizeSectors).toBe(4)
     }))
 
-  it.effect("sliceLayer fails InvalidRequest at build for a window outside the device", () =>
+  it.effect("SliceLive fails InvalidRequest at build for a window outside the device", () =>
     Effect.gen(function*() {
       const error = yield* Effect.flip(
-        Effect.provide(BlockDevice.use(Effect.succeed), sliceLayer({ start: 4, sectors: 8 }).pipe(Layer.provide(RamdiskLive({ name: "s", sizeSectors: 8 })), Layer.provide(RegistryLive)))
+        Effect.provide(BlockDevice.use(Effect.succeed), SliceLive({ start: 4, sectors: 8 }).pipe(Layer.provide(RamdiskLive({ name: "s", sizeSectors: 8 })), Layer.provide(RegistryLive)))
       )
       expect(error._tag).toBe("InvalidRequest")
     }))
 
-  it.effect("sliceLayer provides the window of the context's device", () =>
+  it.effect("SliceLive provides the window of the context's device", () =>
     Effect.gen(function*() {
       const device = yield* BlockDevice
       expect((yield* device.info).sizeSectors).toBe(4)
-    }).pipe(Effect.provide(sliceLayer({ start: 4, sectors: 4 }).pipe(Layer.provide(RamdiskLive({ name: "s", sizeSectors: 8 })), Layer.provide(RegistryLive)))))
+    }).pipe(Effect.provide(SliceLive({ start: 4, sectors: 4 }).pipe(Layer.provide(RamdiskLive({ name: "s", sizeSectors: 8 })), Layer.provide(RegistryLive)))))
 })
 
 describe("overlay", () => {
@@ -244,6 +244,35 @@ describe("overlay", () => {
         yield* checkExtents(cow)
       })
   )
+
+  it.effect.prop(
+    "never hides base data, whatever upper's mapping granularity and blockSectors (a record of its own)",
+    { base: History, writes: History, blockSectors: intBetween(1, 16), offset: intBetween(0, 7) },
+    ({ base: baseHistory, blockSectors, offset, writes }) =>
+      Effect.gen(function*() {
+        const base = yield* ramdisk(historySectors)
+        const upperDisk = yield* ramdisk(historySectors + 8)
+        const model = yield* applyModelled(base, baseHistory)
+        const golden = model.slice()
+        // A slice at an odd offset maps in pages that straddle the overlay's blocks.
+        const cow = overlay(base, slice(upperDisk, { start: offset, sectors: historySectors }), { blockSectors })
+        yield* apply(cow, writes, model)
+        expect(yield* readAll(cow)).toEqual(model)
+        expect(yield* readAll(base)).toEqual(golden)
+        yield* checkExtents(cow)
+      })
+  )
+
+  it.effect("keeps base's neighbours of a one-sector write with blockSectors 1 over a ramdisk", () =>
+    Effect.gen(function*() {
+      const [base, upper] = yield* ramdisks(2, { sizeSectors: 16 })
+      yield* fill(base!, { pattern: new Uint8Array([7]) })
+      const cow = overlay(base!, upper!, { blockSectors: 1 })
+      yield* cow.write(0, new Uint8Array(512).fill(1))
+      const bytes = yield* readAll(cow)
+      expectFilled(bytes.subarray(0, 512), 1)
+      expectFilled(bytes.subarray(512), 7)
+    }))
 
   it.effect("makes a discarded range read zeros even where base holds data", () =>
     Effect.gen(function*() {
@@ -309,21 +338,21 @@ describe("overlay", () => {
       expect(yield* compare(pipe(base!, overlay(upper!)), base!)).toBe(0)
     }))
 
-  it.effect("overlayLayer builds base and upper from their own layers", () =>
+  it.effect("OverlayLive builds base and upper from their own layers", () =>
     Effect.gen(function*() {
       const cow = yield* BlockDevice
       yield* cow.write(0, new Uint8Array(512).fill(5))
       expect((yield* readAll(cow))[0]).toBe(5)
     }).pipe(Effect.provide(
-      overlayLayer({
+      OverlayLive({
         base: RamdiskLive({ name: "golden", sizeSectors: 8 }),
         upper: RamdiskLive({ name: "scratch", sizeSectors: 8 })
       }).pipe(Layer.provide(RegistryLive))
     )))
 
-  it.effect("overlayLayer fails InvalidRequest at build when upper is too small", () =>
+  it.effect("OverlayLive fails InvalidRequest at build when upper is too small", () =>
     Effect.gen(function*() {
-      const layer = overlayLayer({
+      const layer = OverlayLive({
         base: RamdiskLive({ name: "golden", sizeSectors: 16 }),
         upper: RamdiskLive({ name: "scratch", sizeSectors: 8 })
       }).pipe(Layer.provide(RegistryLive))

@@ -4,7 +4,7 @@
  * ramdisks. (The suite cannot run inside @effect-block/block, which the
  * testing package depends on.)
  */
-import { overlayLayer, sliceLayer } from "@effect-block/block"
+import { OverlayLive, SliceLive } from "@effect-block/block"
 import { RamdiskLive, RegistryLive } from "@effect-block/ramdisk"
 import { CrashSimulatorLive, FaultInjectorLive } from "@effect-block/testing"
 import { conformance } from "@effect-block/testing/vitest"
@@ -12,9 +12,9 @@ import * as Layer from "effect/Layer"
 
 const ramdisk = (name: string, sizeSectors: number) => RamdiskLive({ name, sizeSectors }).pipe(Layer.provide(RegistryLive))
 
-const slice = sliceLayer({ start: 100, sectors: 1024 }).pipe(Layer.provide(ramdisk("disk", 2048)))
-const overlay = overlayLayer({ base: ramdisk("golden", 1024), upper: ramdisk("scratch", 1024) })
-const sliceOfOverlay = sliceLayer({ start: 64, sectors: 512 }).pipe(Layer.provide(overlay))
+const slice = SliceLive({ start: 100, sectors: 1024 }).pipe(Layer.provide(ramdisk("disk", 2048)))
+const overlay = OverlayLive({ base: ramdisk("golden", 1024), upper: ramdisk("scratch", 1024) })
+const sliceOfOverlay = SliceLive({ start: 64, sectors: 512 }).pipe(Layer.provide(overlay))
 const faultsOff = FaultInjectorLive({ seed: 1 }).pipe(Layer.provide(ramdisk("disk", 1024)))
 const crashOverSlice = CrashSimulatorLive().pipe(Layer.provide(slice))
 

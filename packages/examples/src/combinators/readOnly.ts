@@ -1,7 +1,7 @@
 /**
- * `readOnly` and `readOnlyLayer`: hand code a device it cannot change.
+ * `readOnly` and `ReadOnlyLive`: hand code a device it cannot change.
  */
-import { BlockDevice, formatError, readOnlyLayer } from "@effect-block/block"
+import { BlockDevice, formatError, ReadOnlyLive } from "@effect-block/block"
 import { RamdiskLive, RegistryLive } from "@effect-block/ramdisk"
 import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
@@ -16,8 +16,8 @@ const tryToWrite = Effect.gen(function*() {
   return error._tag
 })
 
-/** The same disk layer, made read-only by stacking `readOnlyLayer` on it. */
-const ReadOnlyDisk = readOnlyLayer.pipe(
+/** The same disk layer, made read-only by stacking `ReadOnlyLive` on it. */
+const ReadOnlyDisk = ReadOnlyLive.pipe(
   Layer.provide(RamdiskLive({ name: "evidence", sizeSectors: 64 })),
   Layer.provide(RegistryLive)
 )
