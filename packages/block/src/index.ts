@@ -1,32 +1,27 @@
 /**
  * `@effect-block/block`: what every block device is, and the tools written
- * once against it.
+ * once against it: the `BlockDevice` service and its errors, the wrappers
+ * (`readOnly`, `slice`, `overlay` and their layers), the tools (`copy`,
+ * `sparseCopy`, `compare`, the folds, `extents`, `fill`, `stream`, `sink`)
+ * and the `Snapshots` capability. Device implementers also import
+ * `@effect-block/block/Implementer`.
  *
  * @since 0.1.0
  */
 export { Disconnected, formatError, Unimplemented } from "@effect-block/device"
-export { BlockDevice, type BlockDeviceShape, type Core, isBlockDevice, make, makeUnsafe, TypeId } from "./BlockDevice.js"
+export { BlockDevice, type BlockDeviceShape, isBlockDevice, TypeId } from "./BlockDevice.js"
 export { InvalidRequest, IOError, IsReadOnly, type ReadError, type WriteError } from "./Errors.js"
-export {
-  type Buffers,
-  checkBuffers,
-  checkGeometry,
-  checkRange,
-  checkSector,
-  checkSize,
-  checkTransfer,
-  defaultSectorSize,
-  defaultSizeSectors,
-  describeValue,
-  Info,
-  maxBuffers,
-  maxSectorSize,
-  uint8ArrayView
-} from "./Geometry.js"
-export { subBuffers } from "./internal/Support.js"
+export { type Buffers, defaultSectorSize, defaultSizeSectors, Info, maxSectorSize } from "./Geometry.js"
 export { type Snapshot, Snapshots, type SnapshotsShape } from "./Snapshots.js"
-export * from "./Combinators.js"
-export * from "./Streams.js"
+export * from "./ChunkOptions.js"
+export * from "./Compare.js"
+export * from "./Copy.js"
+export * from "./Extents.js"
+export * from "./Fill.js"
+export * from "./Fold.js"
+export * from "./SparseCopy.js"
+export * from "./Sink.js"
+export * from "./Stream.js"
 export * from "./Overlay.js"
 export * from "./ReadOnly.js"
 export * from "./Slice.js"

@@ -4,7 +4,8 @@
  * defaults for a device that cannot flush, discard, resize or seek. The
  * implementation here is a bare flat buffer that records every call it gets.
  */
-import { BlockDevice, type Core, type Info, isBlockDevice, readOnly, slice, TypeId } from "@effect-block/block"
+import { BlockDevice, type Info, isBlockDevice, readOnly, slice, TypeId } from "@effect-block/block"
+import { type Core } from "@effect-block/block/Implementer"
 import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"

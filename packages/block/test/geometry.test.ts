@@ -1,7 +1,8 @@
 /**
  * Geometry rules (shared/SPEC.md, "Geometry and addresses").
  */
-import { checkGeometry, Info, maxSectorSize } from "@effect-block/block"
+import { Info, maxSectorSize } from "@effect-block/block"
+import { checkGeometry } from "@effect-block/block/Implementer"
 import { describe, expect, it } from "@effect/vitest"
 import * as Schema from "effect/Schema"
 

@@ -9,6 +9,7 @@ import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
+import { makeRegistry } from "@effect-block/ramdisk"
 import {
   applyModelled,
   expectFilled,
@@ -160,6 +161,41 @@ describe("sink", () => {
       const bytes = yield* readAll(device)
       expectFilled(bytes.subarray(0, 1024), 1)
       expectFilled(bytes.subarray(1024), 2)
+    }))
+
+  it.effect("writes every whole sector it staged before a chunk that runs past the end", () =>
+    Effect.gen(function*() {
+      const device = yield* ramdisk(4)
+      const chunks = [new Uint8Array(256).fill(1), new Uint8Array(256).fill(2), new Uint8Array(2048).fill(3)]
+      const error = yield* Effect.flip(Stream.run(Stream.fromIterable(chunks), sink(device, 0)))
+      expect(error._tag).toBe("InvalidRequest")
+      const bytes = yield* readAll(device)
+      expectFilled(bytes.subarray(0, 256), 1)
+      expectFilled(bytes.subarray(256, 512), 2)
+      expectFilled(bytes.subarray(512), 0)
+    }))
+
+  it.effect("fails InvalidRequest for a chunk that is not a Uint8Array, after writing the whole sectors before it", () =>
+    Effect.gen(function*() {
+      for (const bad of [new Int16Array(256), new DataView(new ArrayBuffer(512)), "a string", 42, null, Object.create(Uint8Array.prototype)]) {
+        const device = yield* ramdisk(4)
+        const chunks: Array<unknown> = [new Uint8Array(512).fill(1), new Uint8Array(100).fill(2), new Uint8Array(412).fill(2), bad]
+        const error = yield* Effect.flip(Stream.run(Stream.fromIterable(chunks as Array<Uint8Array>), sink(device, 0)))
+        expect(error._tag).toBe("InvalidRequest")
+        expect(error.message).toMatch(/^sink: chunk 3 is .*, not a Uint8Array/)
+        const bytes = yield* readAll(device)
+        expectFilled(bytes.subarray(0, 512), 1)
+        expectFilled(bytes.subarray(512, 1024), 2)
+        expectFilled(bytes.subarray(1024), 0)
+      }
+    }))
+
+  it.effect("caps its chunks at 64 MiB whatever chunkSectors asks, on a 1 PiB device", () =>
+    Effect.gen(function*() {
+      const registry = yield* makeRegistry
+      const device = yield* registry.connect({ name: "huge", sizeSectors: 2 ** 50 / 512 })
+      const [first] = yield* Stream.runCollect(Stream.take(stream(device, { chunkSectors: 2 ** 40 }), 1))
+      expect(first!.byteLength).toBe(64 * 1024 * 1024)
     }))
 
   it.effect("fails InvalidRequest for a trailing partial sector, after writing every whole sector", () =>

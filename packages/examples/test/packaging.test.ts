@@ -12,13 +12,26 @@ const root = fileURLToPath(new URL("../../..", import.meta.url))
 
 const packages = {
   "@effect-block/device": ["Connection", "Disconnected", "Unimplemented", "formatError"],
-  "@effect-block/block": ["BlockDevice", "Info", "InvalidRequest", "IOError", "IsReadOnly", "make"],
+  "@effect-block/block": ["BlockDevice", "Info", "InvalidRequest", "IOError", "IsReadOnly", "isBlockDevice", "copy"],
+  "@effect-block/block/Implementer": ["make", "makeUnsafe", "checkGeometry", "subBuffers"],
   "@effect-block/ramdisk": ["Ramdisk", "RamdiskLive", "Registry", "RegistryLive"],
   "@effect-block/file": ["FileLive"],
   "@effect-block/testing": ["conformanceRules", "runModel", "FaultInjectorLive", "CrashSimulatorLive"]
 } as const
 
+/** Names only device implementers need: they live behind `@effect-block/block/Implementer`, not the root. */
+const implementerOnly = ["make", "makeUnsafe", "checkGeometry", "checkRange", "subBuffers", "workers", "runAt"]
+
 describe("packaging", () => {
+  it("@effect-block/block's root entry exports no implementer-only name, and hides its internal modules", () => {
+    const script = `const m = await import("@effect-block/block"); console.log(JSON.stringify(Object.keys(m)));
+      try { await import("@effect-block/block/internal/Support.js"); console.log("reachable") } catch { console.log("hidden") }`
+    const [names, internal] = execFileSync(process.execPath, ["--input-type=module", "-e", script], { cwd: root, encoding: "utf8" })
+      .trim().split("\n")
+    for (const name of implementerOnly) expect(JSON.parse(names!)).not.toContain(name)
+    expect(internal).toBe("hidden")
+  })
+
   for (const [name, exports] of Object.entries(packages)) {
     it(`${name} is importable by name from the repository root, with its exports`, () => {
       const script = `const m = await import(${JSON.stringify(name)}); console.log(JSON.stringify(Object.keys(m)))`

@@ -16,13 +16,13 @@ import {
   BlockDevice,
   type BlockDeviceShape,
   defaultSectorSize,
-  checkRange,
   type Info,
   InvalidRequest,
   IOError,
   type ReadError,
   type WriteError
 } from "@effect-block/block"
+import { checkRange } from "@effect-block/block/Implementer"
 import { Disconnected } from "@effect-block/device"
 import * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"

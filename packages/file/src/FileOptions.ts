@@ -8,7 +8,8 @@
  *
  * @since 0.1.0
  */
-import { checkGeometry, defaultSectorSize, describeValue, InvalidRequest, maxSectorSize } from "@effect-block/block"
+import { defaultSectorSize, InvalidRequest, maxSectorSize } from "@effect-block/block"
+import { checkGeometry, describeValue } from "@effect-block/block/Implementer"
 import * as Cause from "effect/Cause"
 import * as Exit from "effect/Exit"
 import * as Schema from "effect/Schema"

@@ -3,7 +3,8 @@
  * does to the device, what it answers, the errors it maps, pipelining and
  * out-of-order replies, and the inputs that end a connection.
  */
-import { type BlockDeviceShape, IOError, makeUnsafe } from "@effect-block/block"
+import { type BlockDeviceShape, IOError } from "@effect-block/block"
+import { makeUnsafe } from "@effect-block/block/Implementer"
 import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as P from "../src/internal/Protocol.js"

@@ -7,7 +7,8 @@
  *
  * @since 0.1.0
  */
-import { checkGeometry, defaultSectorSize, defaultSizeSectors, describeValue, InvalidRequest } from "@effect-block/block"
+import { defaultSectorSize, defaultSizeSectors, InvalidRequest } from "@effect-block/block"
+import { checkGeometry, describeValue } from "@effect-block/block/Implementer"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as HashMap from "effect/HashMap"

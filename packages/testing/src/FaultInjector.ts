@@ -20,15 +20,12 @@
 import {
   BlockDevice,
   type BlockDeviceShape,
-  checkRange,
-  checkSector,
-  describeValue,
   InvalidRequest,
   IOError,
   type ReadError,
-  subBuffers,
   type WriteError
 } from "@effect-block/block"
+import { checkRange, checkSector, describeValue, subBuffers } from "@effect-block/block/Implementer"
 import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"

@@ -4,7 +4,8 @@
  * model tests use it to show that they catch each kind of broken device, and
  * that the correct one passes: a rule that cannot fail proves nothing.
  */
-import { BlockDevice, type BlockDeviceShape, checkRange, type Core, type InvalidRequest } from "@effect-block/block"
+import { BlockDevice, type BlockDeviceShape, type InvalidRequest } from "@effect-block/block"
+import { checkRange, type Core } from "@effect-block/block/Implementer"
 import { Effect, Layer } from "effect"
 
 /** Ways to break the device; all off means a correct device. */

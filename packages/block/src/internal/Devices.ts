@@ -3,6 +3,7 @@
  * read its members once, so a Proxy or an object with throwing getters
  * becomes an `InvalidRequest` at the call instead of a defect later.
  */
+import { Disconnected } from "@effect-block/device"
 import * as Effect from "effect/Effect"
 import { pipeArguments } from "effect/Pipeable"
 import { type BlockDeviceShape, connectedProbe, isBlockDevice, type Probed, probeOf, TypeId } from "../BlockDevice.js"
@@ -67,3 +68,23 @@ export const takeDevice = (operation: string, role: string, value: unknown): Blo
     })
   }
 }
+
+/**
+ * `value` taken as a device (see {@link takeDevice}) and checked to be
+ * connected, so a tool over a lost device fails `Disconnected` up front
+ * rather than computing anything from the 0 sectors a destroyed device
+ * reports (docs/semantics.md, "Wrappers").
+ */
+export const connectedDevice = (
+  operation: string,
+  role: string,
+  value: unknown
+): Effect.Effect<BlockDeviceShape, InvalidRequest | Disconnected> =>
+  Effect.suspend((): Effect.Effect<BlockDeviceShape, InvalidRequest | Disconnected> => {
+    const device = takeDevice(operation, role, value)
+    if (device instanceof InvalidRequest) return Effect.fail(device)
+    return Effect.flatMap(device.isConnected, (connected) =>
+      connected ? Effect.succeed(device) : Effect.fail(
+        new Disconnected({ operation, message: `${operation}: ${role}: the device is disconnected or destroyed` })
+      ))
+  })

@@ -6,8 +6,8 @@
 import { Disconnected, Unimplemented } from "@effect-block/device"
 import * as Effect from "effect/Effect"
 import type { BlockDeviceShape } from "../BlockDevice.js"
+import type { Extent } from "../Extents.js"
 import { InvalidRequest, IOError, IsReadOnly, type ReadError, type WriteError } from "../Errors.js"
-import { describeValue } from "../Geometry.js"
 
 /** About 1 MiB per request: large enough to amortise per-request costs, small enough to bound memory. */
 export const defaultChunkBytes = 1024 * 1024
@@ -15,28 +15,16 @@ export const defaultChunkBytes = 1024 * 1024
 /** The default request size in sectors for a sector size: 1 MiB, or one sector if sectors are larger. */
 export const defaultChunkSectors = (sectorSize: number): number => Math.max(1, Math.floor(defaultChunkBytes / sectorSize))
 
-/** Whether `value` looks like a block device (used by `dual` to tell data-first calls from data-last ones). */
-export const isDevice = (value: unknown): value is BlockDeviceShape =>
-  typeof value === "object" && value !== null && "read" in value && typeof value.read === "function" &&
-  "seekMapped" in value
-
 /**
- * Checks an optional positive-integer option (`chunkSectors`, `concurrency`),
- * returning its value or the default.
+ * The largest buffer a combinator allocates per request, whatever
+ * `chunkSectors` asks (64 MiB, or one sector if sectors are larger), so a
+ * valid but huge `chunkSectors` on a huge device cannot exhaust memory.
  */
-export const positiveOption = (
-  operation: string,
-  what: string,
-  value: unknown,
-  fallback: number
-): number | InvalidRequest => {
-  if (value === undefined) return fallback
-  if (typeof value === "number" && Number.isSafeInteger(value) && value >= 1) return value
-  return new InvalidRequest({
-    operation,
-    message: `${operation}: ${what} ${describeValue(value)} is not a positive safe integer`
-  })
-}
+export const maxChunkBytes = 64 * 1024 * 1024
+
+/** The sectors per request for `requested` (default: 1 MiB worth), capped at {@link maxChunkBytes}. */
+export const chunkSectorsFor = (sectorSize: number, requested: number | undefined): number =>
+  Math.max(1, Math.min(requested ?? defaultChunkSectors(sectorSize), Math.floor(maxChunkBytes / sectorSize)))
 
 /** The same error with `role` (such as "destination") and the operation put in front of its message. */
 export const relabel = (operation: string, role: string) => <E extends WriteError>(error: E): E => {
@@ -133,21 +121,6 @@ export const forEachChunk = <E, R = never>(
         step: () => {}
       }))
   })
-
-/**
- * A maximal run of sectors that are all mapped (may hold data) or all
- * unmapped (read as zeros), as `nbdinfo --map` lists them.
- *
- * @since 0.1.0
- */
-export interface Extent {
-  /** The first sector of the run. */
-  readonly start: number
-  /** The run's length in sectors; at least 1. */
-  readonly sectors: number
-  /** Whether the run may hold data (`true`) or is guaranteed to read as zeros (`false`). */
-  readonly mapped: boolean
-}
 
 /**
  * The run that starts at `from` (which must be below `size`), from the

@@ -4,7 +4,7 @@
  *
  * @internal
  */
-import { describeValue } from "@effect-block/block"
+import { describeValue } from "@effect-block/block/Implementer"
 
 /** The `code` of a Node system error, if it has one. @internal */
 export const errorCode = (cause: unknown): string | undefined => {

@@ -5,7 +5,8 @@
  * seeks answered from `base:allocation` block status, and the reconnect
  * policy: what a lost connection does to requests in flight and later ones.
  */
-import { type Core, InvalidRequest, IOError, IsReadOnly, type ReadError, type WriteError } from "@effect-block/block"
+import { InvalidRequest, IOError, IsReadOnly, type ReadError, type WriteError } from "@effect-block/block"
+import { type Core } from "@effect-block/block/Implementer"
 import { Connection, Disconnected, Unimplemented } from "@effect-block/device"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
