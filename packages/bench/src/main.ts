@@ -23,8 +23,9 @@ import * as Combinators from "./combinators.js"
 import * as Crash from "./crash.js"
 import * as File from "./file.js"
 import * as Ramdisk from "./ramdisk.js"
+import * as Sqlite from "./sqlite.js"
 
-const suites: ReadonlyArray<Suite> = [Ramdisk.suite, Crash.suite, Combinators.suite, File.suite]
+const suites: ReadonlyArray<Suite> = [Ramdisk.suite, Crash.suite, Combinators.suite, File.suite, Sqlite.suite]
 
 const usage = "usage: node --expose-gc packages/bench/dist/main.js [--markdown <file>] [--only <suite>]... [--quick]"
 

@@ -17,6 +17,7 @@ export {
   type SqlValue,
   type Storage
 } from "./Sqlite.js"
+export { makeSqlClient, SqlClientLive } from "./SqlClient.js"
 export {
   type Allowance,
   allowanceOf,
