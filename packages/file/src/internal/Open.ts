@@ -12,7 +12,7 @@ import * as Fs from "node:fs/promises"
 import * as Effect from "effect/Effect"
 import { FileOpenError, type FileOpenReason } from "../FileOpenError.js"
 import type { FileOptions } from "../FileOptions.js"
-import { causeText, errorCode } from "./SystemError.js"
+import { causeText, errorCode, systemCall } from "./SystemError.js"
 
 /** The size in bytes of a block-device node, from Linux's sysfs (`fstat` reports 0 for them). @internal */
 export const blockDeviceBytes = async (rdev: bigint): Promise<number> => {
@@ -50,7 +50,15 @@ const openError = (path: string, cause: unknown, creating: boolean, readOnly: bo
       return fail("AlreadyExists", "create never overwrites; open it without create")
     case "EACCES":
     case "EPERM":
-      return fail("PermissionDenied", readOnly ? "" : "pass readOnly: true to open it for reading only")
+      // Refused by `stat`, the path itself cannot be reached: reading only would not help.
+      return fail(
+        "PermissionDenied",
+        systemCall(cause) === "stat" ?
+          "a directory on its path may not be searched by this process" :
+          readOnly ?
+          "" :
+          "pass readOnly: true to open it for reading only"
+      )
     case "EROFS":
       return fail("ReadOnlyFileSystem", "pass readOnly: true to open it for reading only")
     case "EISDIR":

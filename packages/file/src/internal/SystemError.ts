@@ -14,6 +14,14 @@ export const errorCode = (cause: unknown): string | undefined => {
   return undefined
 }
 
+/** The system call a Node system error came from (`open`, `stat`, ...), if it says. @internal */
+export const systemCall = (cause: unknown): string | undefined => {
+  if (typeof cause === "object" && cause !== null && "syscall" in cause && typeof cause.syscall === "string") {
+    return cause.syscall
+  }
+  return undefined
+}
+
 /** The message of an error, or a description of whatever else was thrown. @internal */
 export const causeText = (cause: unknown): string =>
   cause instanceof Error ? cause.message : describeValue(cause)
