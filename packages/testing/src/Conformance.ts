@@ -12,13 +12,15 @@
  * The rules live by operation family, one module each, under
  * `src/conformance/`: `Info`, `Read`, `Write` (their shared bodies in
  * `Transfer`), `Flush`, `Discard`, `Resize`, `Seek`, `Disconnect`,
- * `Concurrency`.
+ * `Concurrency`, and the rules that need a control over the device
+ * (`Handles`, `ReadOnly`, `Beneath`).
  *
  * @since 0.1.0
  */
-import type { BlockDevice } from "@effect-block/block"
+import type { BlockDevice, BlockDeviceShape } from "@effect-block/block"
 import type * as Effect from "effect/Effect"
 import type * as Layer from "effect/Layer"
+import type * as Scope from "effect/Scope"
 import { concurrencyRules } from "./conformance/Concurrency.js"
 import { discardRules } from "./conformance/Discard.js"
 import { disconnectRules } from "./conformance/Disconnect.js"
@@ -28,12 +30,52 @@ import { readRules } from "./conformance/Read.js"
 import { resizeRules } from "./conformance/Resize.js"
 import type { ConformanceRule, ConformanceViolation } from "./conformance/Rule.js"
 import { seekRules } from "./conformance/Seek.js"
+import { beneathRules } from "./conformance/Beneath.js"
+import { destroyRules } from "./conformance/Destroy.js"
+import { handleRules } from "./conformance/Handles.js"
+import { readOnlyRules } from "./conformance/ReadOnly.js"
 import { writeRules } from "./conformance/Write.js"
 
 export { type ConformanceRule, ConformanceViolation } from "./conformance/Rule.js"
 
 /**
- * What the device under test cannot do.
+ * What the suite may do to the device under test besides calling its
+ * operations. Each control is optional and enables the rules that need it;
+ * `R` is what the controls need from the layer's output besides
+ * `BlockDevice` (a `Registry`, a `Ramdisk` handle...), so the layer given
+ * to the suite must provide it too.
+ *
+ * @since 0.2.0
+ */
+export interface ConformanceControls<R = never> {
+  /**
+   * Opens another writable handle of the same device, in the rule's scope
+   * (a ramdisk: `Registry.connect` with its name). Enables the rules that
+   * every handle sees the same data and size.
+   */
+  readonly connect?: Effect.Effect<BlockDeviceShape, unknown, R | Scope.Scope> | undefined
+  /**
+   * Opens a read-only handle of the same device, in the rule's scope.
+   * Enables the read-only rules.
+   */
+  readonly connectReadOnly?: Effect.Effect<BlockDeviceShape, unknown, R | Scope.Scope> | undefined
+  /**
+   * Destroys the device beneath the handle under test (a ramdisk:
+   * `Registry.destroy`), or, for a wrapper, destroys or disconnects the
+   * device it wraps. Enables the rule that every operation then fails
+   * `Disconnected`.
+   */
+  readonly destroy?: Effect.Effect<void, unknown, R> | undefined
+  /**
+   * For a wrapper: the device it wraps (a `Ramdisk` handle kept in the
+   * context with `Layer.provideMerge`). Enables the rule that disconnecting
+   * the wrapper leaves the device beneath connected.
+   */
+  readonly beneath?: Effect.Effect<BlockDeviceShape, unknown, R> | undefined
+}
+
+/**
+ * What the device under test cannot do, and what the suite may do to it.
  * `resize`, `discard` and `seek` default to `true` (supported); set one to
  * `false` and the rules for it expect what `BlockDevice.make` gives a device
  * without it: `Unimplemented` for `resize` and `discard`, and "everything is
@@ -45,12 +87,14 @@ export { type ConformanceRule, ConformanceViolation } from "./conformance/Rule.j
  *
  * @since 0.1.0
  */
-export interface ConformanceOptions {
+export interface ConformanceOptions<R = never> {
   readonly resize?: boolean | undefined
   readonly discard?: boolean | undefined
   readonly seek?: boolean | undefined
   readonly seed?: number | undefined
   readonly runs?: number | undefined
+  /** Controls over the device, each enabling more rules (see {@link ConformanceControls}). */
+  readonly controls?: ConformanceControls<R> | undefined
 }
 
 /**
@@ -61,10 +105,11 @@ export interface ConformanceOptions {
  *
  * @since 0.1.0
  */
-export const conformanceRules = (options: ConformanceOptions = {}): ReadonlyArray<ConformanceRule> => {
+export const conformanceRules = <R = never>(options: ConformanceOptions<R> = {}): ReadonlyArray<ConformanceRule<R>> => {
   const discard = options.discard ?? true
   const resize = options.resize ?? true
   const seek = options.seek ?? true
+  const controls = options.controls ?? {}
   return [
     ...infoRules,
     ...readRules,
@@ -75,7 +120,11 @@ export const conformanceRules = (options: ConformanceOptions = {}): ReadonlyArra
     ...seekRules("seekMapped", seek, discard, options),
     ...seekRules("seekUnmapped", seek, discard, options),
     ...disconnectRules,
-    ...concurrencyRules
+    ...concurrencyRules,
+    ...(controls.connect === undefined ? [] : handleRules(controls.connect)),
+    ...(controls.connectReadOnly === undefined ? [] : readOnlyRules(controls.connectReadOnly, { discard, resize })),
+    ...(controls.destroy === undefined ? [] : destroyRules(controls.destroy)),
+    ...(controls.beneath === undefined ? [] : beneathRules(controls.beneath))
   ]
 }
 
@@ -88,5 +137,5 @@ export const conformanceRules = (options: ConformanceOptions = {}): ReadonlyArra
  */
 export const runRule = <R, E>(
   rule: ConformanceRule<R>,
-  layer: Layer.Layer<BlockDevice | R, E>
+  layer: Layer.Layer<BlockDevice | NoInfer<R>, E>
 ): Effect.Effect<void, ConformanceViolation> => rule.run(layer)

@@ -25,200 +25,16 @@ import {
   type ReadError,
   type WriteError
 } from "@effect-block/block"
-import { checkRange, checkSector, describeValue, subBuffers } from "@effect-block/block/Implementer"
+import { checkRange, subBuffers } from "@effect-block/block/Implementer"
 import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
+import { decodeFaultInjectorOptions, type FaultInjectorOptions, type SectorRange } from "./FaultInjectorOptions.js"
+import type { FaultRecord } from "./FaultRecord.js"
 import { below, seedKey, Slot, unit } from "./internal/FaultRandom.js"
 import { firstIn, flipBit, normalise, type Span, subtract } from "./internal/FaultSectors.js"
-
-/**
- * A range of sectors: `sectors` sectors from `start`.
- *
- * @since 0.1.0
- */
-export interface SectorRange {
-  readonly start: number
-  readonly sectors: number
-}
-
-/**
- * How long each operation takes before it reaches the wrapped device. Any
- * finite, non-negative `Duration.Input` (`10`, `"5 millis"`,
- * `Duration.seconds(1)`). Slept through Effect's `Clock`, so under
- * `TestClock` time passes only when the test adjusts it.
- *
- * @since 0.1.0
- */
-export interface LatencyOptions {
-  readonly read?: Duration.Input | undefined
-  readonly write?: Duration.Input | undefined
-  readonly flush?: Duration.Input | undefined
-}
-
-/**
- * What the fault injector does. Every fault is off by default, so
- * `faultInjector(device, {})` is a transparent pass-through. Every rate is a
- * probability per call, from 0 (never) to 1 (every call).
- *
- * @since 0.1.0
- */
-export interface FaultInjectorOptions {
-  /**
-   * Drives every random choice: the same seed and the same sequence of
-   * operations give the same faults and the same ledger. A safe integer;
-   * default 0, so a test without a seed is still reproducible.
-   */
-  readonly seed?: number | undefined
-  /** Whether faults are on when the injector is built (default true); see `setEnabled`. */
-  readonly enabled?: boolean | undefined
-  /**
-   * A read fails `IOError` without reaching the device (a transient error: a
-   * re-read may succeed). The caller's buffers are not touched.
-   */
-  readonly readErrorRate?: number | undefined
-  /**
-   * A write fails `IOError` after a seeded prefix of its sectors has been
-   * applied: 0 to all of them, uniformly, whole sectors in order from
-   * `sectorStart` (the device's sectors are atomic, its writes are not). The
-   * ledger records how many sectors were applied.
-   */
-  readonly writeErrorRate?: number | undefined
-  /**
-   * A flush fails `IOError` without reaching the device, so nothing is made
-   * durable by it (under a crash simulator the pending writes stay pending).
-   */
-  readonly flushErrorRate?: number | undefined
-  /**
-   * Latent sector errors: every read touching one of these sectors fails
-   * `IOError`, whatever the rates, and fills no buffer. Writing a bad sector
-   * heals it, the way a drive remaps a sector on write; so does discarding
-   * it, and a shrink drops the bad sectors past the new end. Each range must
-   * lie inside the device when the injector is built.
-   */
-  readonly badSectors?: ReadonlyArray<SectorRange> | undefined
-  /**
-   * A successful read comes back with one seeded bit flipped in one of its
-   * sectors. Only the caller's buffer is damaged: the device keeps the clean
-   * data, so a re-read with faults off returns it.
-   */
-  readonly readCorruptionRate?: number | undefined
-  /**
-   * A write reports success but its data lands at another, seeded place on
-   * the device that does not overlap the intended sectors, which are left
-   * as they were. A write with no such place (no room for it before or
-   * after the intended sectors) lands where intended.
-   */
-  readonly misdirectedWriteRate?: number | undefined
-  /** How long reads, writes and flushes take. */
-  readonly latency?: LatencyOptions | undefined
-}
-
-/**
- * The kinds of fault the injector records.
- *
- * @since 0.1.0
- */
-export type FaultKind = FaultRecord["kind"]
-
-/**
- * What every ledger entry says: the operation it happened to, that
- * operation's requested range (`0, 0` for a flush), and the operation's
- * number among the reads, writes and flushes this injector has seen
- * (counting from 0), which identifies it in a replay.
- *
- * @since 0.1.0
- */
-export interface FaultRecordBase {
-  readonly operation: "read" | "write" | "flush"
-  readonly sectorStart: number
-  readonly sectors: number
-  readonly operationIndex: number
-}
-
-/**
- * A read failed `IOError` at random; nothing was read.
- *
- * @since 0.1.0
- */
-export interface ReadErrorFault extends FaultRecordBase {
-  readonly kind: "readError"
-  readonly operation: "read"
-}
-
-/**
- * A read touched a bad sector and failed `IOError`; `badSector` is the first
- * one it touched.
- *
- * @since 0.1.0
- */
-export interface BadSectorFault extends FaultRecordBase {
-  readonly kind: "badSector"
-  readonly operation: "read"
-  readonly badSector: number
-}
-
-/**
- * A read succeeded but one bit of the returned data was flipped: bit `bit`
- * (0 is the low bit of the sector's first byte) of sector `corruptedSector`.
- *
- * @since 0.1.0
- */
-export interface CorruptionFault extends FaultRecordBase {
-  readonly kind: "corruption"
-  readonly operation: "read"
-  readonly corruptedSector: number
-  readonly bit: number
-}
-
-/**
- * A write failed `IOError` after its first `appliedSectors` sectors (maybe
- * none, maybe all) reached the device.
- *
- * @since 0.1.0
- */
-export interface WriteErrorFault extends FaultRecordBase {
-  readonly kind: "writeError"
-  readonly operation: "write"
-  readonly appliedSectors: number
-}
-
-/**
- * A write reported success, but its data went to `targetSector` onwards
- * instead of `sectorStart` onwards.
- *
- * @since 0.1.0
- */
-export interface MisdirectedWriteFault extends FaultRecordBase {
-  readonly kind: "misdirectedWrite"
-  readonly operation: "write"
-  readonly targetSector: number
-}
-
-/**
- * A flush failed `IOError`; nothing was flushed.
- *
- * @since 0.1.0
- */
-export interface FlushErrorFault extends FaultRecordBase {
-  readonly kind: "flushError"
-  readonly operation: "flush"
-}
-
-/**
- * One injected fault, as the ledger records it. Switch on `kind`.
- *
- * @since 0.1.0
- */
-export type FaultRecord =
-  | ReadErrorFault
-  | BadSectorFault
-  | CorruptionFault
-  | WriteErrorFault
-  | MisdirectedWriteFault
-  | FlushErrorFault
 
 /**
  * The controls of a fault injector.
@@ -258,8 +74,6 @@ export class FaultInjector extends Context.Service<FaultInjector, FaultInjectorS
 
 const operationName = "FaultInjector"
 
-const invalid = (message: string) => new InvalidRequest({ operation: operationName, message: `${operationName}: ${message}` })
-
 interface Settings {
   readonly seed: number
   readonly enabled: boolean
@@ -276,85 +90,33 @@ interface Settings {
   }
 }
 
-const isRecord = (value: unknown): value is Readonly<Record<string, unknown>> =>
-  typeof value === "object" && value !== null && !Array.isArray(value)
-
-/** An option's value, or `fallback` when it is absent; `null` is not absent, so it is refused like any wrong type. */
-const option = (options: Readonly<Record<string, unknown>>, name: string, fallback: unknown): unknown =>
-  options[name] === undefined ? fallback : options[name]
-
-const rateNames = [
-  "readErrorRate",
-  "writeErrorRate",
-  "flushErrorRate",
-  "readCorruptionRate",
-  "misdirectedWriteRate"
-] as const
-
-const checkDuration = (what: string, value: unknown): Duration.Duration | undefined | InvalidRequest => {
-  if (value === undefined) return undefined
-  const bad = invalid(`latency.${what} ${describeValue(value)} is not a finite, non-negative duration`)
-  // `Duration.fromInput` reads NaN as zero; a NaN latency is a bug in the caller, so refuse it.
-  if (typeof value === "number" && Number.isNaN(value)) return bad
-  if (Array.isArray(value) && value.some((part) => typeof part !== "number" || !Number.isFinite(part))) return bad
-  const decoded = Duration.fromInput(value as Duration.Input)
-  if (Option.isNone(decoded) || !Duration.isFinite(decoded.value) || Duration.isNegative(decoded.value)) return bad
-  return decoded.value
-}
-
-/** Checks the options against the wrapped device's size; never throws, whatever it is given. */
-const checkOptions = (options: unknown, sizeSectors: number): Settings | InvalidRequest => {
-  if (options === undefined) options = {}
-  if (!isRecord(options)) return invalid(`options ${describeValue(options)} is not an object`)
-  const seed = option(options, "seed", 0)
-  if (typeof seed !== "number" || !Number.isSafeInteger(seed)) {
-    return invalid(`seed ${describeValue(seed)} is not a safe integer (from ${Number.MIN_SAFE_INTEGER} to ${Number.MAX_SAFE_INTEGER})`)
-  }
-  const enabled = option(options, "enabled", true)
-  if (typeof enabled !== "boolean") return invalid(`enabled ${describeValue(enabled)} is not a boolean`)
-  const rates: Record<(typeof rateNames)[number], number> = {
-    readErrorRate: 0,
-    writeErrorRate: 0,
-    flushErrorRate: 0,
-    readCorruptionRate: 0,
-    misdirectedWriteRate: 0
-  }
-  for (const name of rateNames) {
-    const rate = option(options, name, 0)
-    if (typeof rate !== "number" || !(rate >= 0 && rate <= 1)) {
-      return invalid(`${name} ${describeValue(rate)} is not a probability (a number from 0 to 1)`)
-    }
-    rates[name] = rate
-  }
-  const rangesOption = option(options, "badSectors", [])
-  if (!Array.isArray(rangesOption)) {
-    return invalid(`badSectors ${describeValue(rangesOption)} is not an array of sector ranges`)
-  }
-  const ranges: ReadonlyArray<unknown> = rangesOption
+/** The decoded options, checked against the device beneath and made ready for use. */
+const settingsFor = (options: FaultInjectorOptions, sizeSectors: number): Settings | InvalidRequest => {
   const spans: Array<Span> = []
+  const ranges = options.badSectors ?? []
   for (let i = 0; i < ranges.length; i++) {
-    const range: unknown = ranges[i]
-    if (!isRecord(range)) return invalid(`badSectors[${i}] ${describeValue(range)} is not a { start, sectors } range`)
-    const { sectors, start } = range
-    const bad = checkSector(operationName, `badSectors[${i}].start`, start) ??
-      checkSector(operationName, `badSectors[${i}].sectors`, sectors)
-    if (bad !== undefined) return bad
-    // `checkSector` has just shown both are sector numbers.
-    const first = start as number
-    const count = sectors as number
-    const outside = checkRange(`${operationName} badSectors[${i}]`, first, count, sizeSectors)
+    const { sectors, start } = ranges[i]!
+    const outside = checkRange(`${operationName} badSectors[${i}]`, start, sectors, sizeSectors)
     if (outside !== undefined) return new InvalidRequest({ operation: operationName, message: outside.message })
-    spans.push({ start: first, end: first + count })
+    spans.push({ start, end: start + sectors })
   }
-  const latency = option(options, "latency", {})
-  if (!isRecord(latency)) return invalid(`latency ${describeValue(latency)} is not a { read?, write?, flush? } object`)
-  const read = checkDuration("read", latency["read"])
-  if (read instanceof InvalidRequest) return read
-  const write = checkDuration("write", latency["write"])
-  if (write instanceof InvalidRequest) return write
-  const flush = checkDuration("flush", latency["flush"])
-  if (flush instanceof InvalidRequest) return flush
-  return { seed, enabled, ...rates, badSectors: normalise(spans), latency: { read, write, flush } }
+  const duration = (input: Duration.Input | undefined) =>
+    input === undefined ? undefined : Option.getOrUndefined(Duration.fromInput(input))
+  return {
+    seed: options.seed ?? 0,
+    enabled: options.enabled ?? true,
+    readErrorRate: options.readErrorRate ?? 0,
+    writeErrorRate: options.writeErrorRate ?? 0,
+    flushErrorRate: options.flushErrorRate ?? 0,
+    readCorruptionRate: options.readCorruptionRate ?? 0,
+    misdirectedWriteRate: options.misdirectedWriteRate ?? 0,
+    badSectors: normalise(spans),
+    latency: {
+      read: duration(options.latency?.read),
+      write: duration(options.latency?.write),
+      flush: duration(options.latency?.flush)
+    }
+  }
 }
 
 const injected = (operation: "read" | "write" | "flush", sectorStart: number, sectors: number, what: string) =>
@@ -373,12 +135,16 @@ const injected = (operation: "read" | "write" | "flush", sectorStart: number, se
  *
  * Requests are validated first (an invalid request fails `InvalidRequest`
  * and is never counted or faulted); `discard`, `resize` and the seeks pass
- * straight through, and `disconnect` disconnects the wrapped device too.
+ * straight through. Over a device beneath that is disconnected or
+ * destroyed, every operation fails `Disconnected`: nothing is injected or
+ * recorded. `disconnect` disconnects the injector only; the device beneath
+ * stays connected for its owner (docs/semantics.md, "Wrappers").
  *
- * Fails `InvalidRequest` if an option is out of range: a rate that is not a
- * number from 0 to 1, a seed that is not a safe integer, a bad-sector range
- * that is malformed or outside the device, a latency that is negative,
- * infinite or not a duration.
+ * The options are decoded with the {@link FaultInjectorOptions} schema:
+ * fails `InvalidRequest` naming the option for any that is malformed (a rate
+ * that is not a number from 0 to 1, a seed that is not a safe integer, a
+ * latency that is not a finite, non-negative duration, an unknown option),
+ * and for a bad-sector range outside the device.
  *
  * @example
  * ```ts
@@ -400,9 +166,13 @@ export const faultInjector = (
   device: BlockDeviceShape,
   options?: FaultInjectorOptions
 ): Effect.Effect<{ readonly device: BlockDeviceShape; readonly injector: FaultInjectorShape }, InvalidRequest> =>
-  Effect.flatMap(device.info, (info) => {
-    const settings = checkOptions(options, info.sizeSectors)
-    return settings instanceof InvalidRequest ? Effect.fail(settings) : Effect.sync(() => build(device, settings))
+  Effect.suspend(() => {
+    const decoded = decodeFaultInjectorOptions(options)
+    if (decoded instanceof InvalidRequest) return Effect.fail(decoded)
+    return Effect.flatMap(device.info, (info) => {
+      const settings = settingsFor(decoded, info.sizeSectors)
+      return settings instanceof InvalidRequest ? Effect.fail(settings) : Effect.sync(() => build(device, settings))
+    })
   })
 
 const build = (
@@ -539,7 +309,9 @@ const build = (
       ),
     seekMapped: inner.seekMapped,
     seekUnmapped: inner.seekUnmapped,
-    disconnect: inner.disconnect
+    // While the device beneath is disconnected or destroyed, every operation fails `Disconnected` before
+    // it is validated, numbered or faulted. No `disconnect`: it disconnects this wrapper only.
+    wraps: [inner]
   })
 
   const injector: FaultInjectorShape = {
@@ -565,9 +337,9 @@ const build = (
  * `FaultInjector` controls. Build it with `Layer.provideMerge` over a
  * ramdisk layer to keep the `Ramdisk` service for reading the clean data.
  *
- * Fails `InvalidRequest` when building if an option is out of range (see
- * {@link faultInjector}): options are user input, and the only alternatives
- * to a typed error, clamping or dying, would hide the mistake.
+ * Fails `InvalidRequest` when building if an option is malformed or out of
+ * range (see {@link faultInjector}): options are user input, and the only
+ * alternatives to a typed error, clamping or dying, would hide the mistake.
  *
  * @example
  * ```ts

@@ -21,28 +21,39 @@ import { type ModelOptions, runModel } from "./ModelTest.js"
  *
  * Every test builds `layer` afresh, so tests are independent. The layer must
  * provide a zero-filled, writable device of at least 64 sectors; its
- * geometry is read from `info`. Say what the device cannot do in `options`.
- * Tests run with the live clock, so a device with real or simulated latency
- * works.
+ * geometry is read from `info`. Say what the device cannot do, and what the
+ * suite may do to it (`controls`: open more handles, destroy the device
+ * beneath), in `options`. Tests run with the live clock, so a device with
+ * real or simulated latency works.
  *
  * @example
  * ```ts
- * import { RamdiskLive, RegistryLive } from "@effect-block/ramdisk"
- * import { conformance, modelTest } from "@effect-block/testing/vitest"
- * import { Layer } from "effect"
+ * import { Registry, RamdiskLive, RegistryLive } from "@effect-block/ramdisk"
+ * import { conformance } from "@effect-block/testing/vitest"
+ * import { Effect, Layer } from "effect"
  *
- * const Disk = RamdiskLive({ name: "disk", sizeSectors: 1024 }).pipe(Layer.provide(RegistryLive))
+ * // Registry stays in the output (provideMerge), so the controls can reach it.
+ * const Disk = RamdiskLive({ name: "disk", sizeSectors: 1024 }).pipe(Layer.provideMerge(RegistryLive))
+ * const handle = (readOnly: boolean) =>
+ *   Registry.use((registry) =>
+ *     Effect.acquireRelease(registry.connect({ name: "disk", readOnly }), (handle) => handle.disconnect)
+ *   )
  *
- * conformance("ramdisk", Disk)
- * modelTest("ramdisk", Disk)
+ * conformance("ramdisk", Disk, {
+ *   controls: {
+ *     connect: handle(false),
+ *     connectReadOnly: handle(true),
+ *     destroy: Registry.use((registry) => registry.destroy("disk"))
+ *   }
+ * })
  * ```
  *
  * @since 0.1.0
  */
-export const conformance = <E>(
+export const conformance = <E, R = never>(
   name: string,
-  layer: Layer.Layer<BlockDevice, E>,
-  options?: ConformanceOptions
+  layer: Layer.Layer<BlockDevice | R, E>,
+  options?: ConformanceOptions<R>
 ): void => {
   const rules = conformanceRules(options)
   const operations = Array.from(new Set(rules.map((rule) => rule.operation)))

@@ -3,10 +3,17 @@
  * switches that each break one part of the contract. The conformance and
  * model tests use it to show that they catch each kind of broken device, and
  * that the correct one passes: a rule that cannot fail proves nothing.
+ *
+ * The table can have many handles (plain, read-only, and the one "beneath"
+ * the handle under test, as if that handle were a wrapper over it) and can
+ * be destroyed: `FlatControls` does that, and {@link flatControls} hands it
+ * to the conformance suite.
  */
 import { BlockDevice, type BlockDeviceShape, type InvalidRequest } from "@effect-block/block"
 import { checkRange, type Core } from "@effect-block/block/Implementer"
-import { Effect, Layer } from "effect"
+import { Connection } from "@effect-block/device"
+import type { ConformanceControls } from "@effect-block/testing"
+import { Context, Effect, Layer } from "effect"
 
 /** Ways to break the device; all off means a correct device. */
 export interface Flaws {
@@ -24,21 +31,87 @@ export interface Flaws {
   readonly yieldsBetweenSectors?: boolean
   /** write silently drops every sector at or past this one. */
   readonly dropsWritesFrom?: number
+  /** write zeroes the sectors it does not cover in each 4-sector page it touches (hides its neighbours' data). */
+  readonly clobbersPage?: boolean
+  /** after destroy, handles report 0 sectors and so answer InvalidRequest instead of Disconnected. */
+  readonly invalidAfterDestroy?: boolean
+  /** a read-only handle says readWrite false but writes anyway. */
+  readonly readOnlyWrites?: boolean
+  /** each handle keeps its own size: a resize is seen by the handle that made it only. */
+  readonly sizePerHandle?: boolean
+  /** a read puts the table back as it was when the read started, losing writes made meanwhile. */
+  readsRestoreOld?: boolean
+  /** disconnecting the handle under test also disconnects the handle beneath it. */
+  readonly disconnectsBeneath?: boolean
 }
 
-/** A fresh device (new, zeroed state) each time the layer is built. */
+/** What the flat device's tests may do to it: open more handles, destroy it. */
+export class FlatControls extends Context.Service<FlatControls, {
+  readonly connect: (readOnly: boolean) => BlockDeviceShape
+  readonly destroy: () => void
+  readonly beneath: BlockDeviceShape
+}>()("test/FlatControls") {}
+
+/** The controls of the conformance suite, over {@link FlatControls}. */
+export const flatControls: ConformanceControls<FlatControls> = {
+  connect: FlatControls.use((controls) =>
+    Effect.acquireRelease(Effect.sync(() => controls.connect(false)), (handle) => handle.disconnect)
+  ),
+  connectReadOnly: FlatControls.use((controls) =>
+    Effect.acquireRelease(Effect.sync(() => controls.connect(true)), (handle) => handle.disconnect)
+  ),
+  destroy: FlatControls.use((controls) => Effect.sync(controls.destroy)),
+  beneath: FlatControls.use((controls) => Effect.succeed(controls.beneath))
+}
+
+/** A fresh device (new, zeroed state) each time the layer is built, with its {@link FlatControls}. */
 export const flatDevice = (
   flaws: Flaws = {},
   geometry: { readonly sectorSize?: number; readonly sizeSectors?: number } = {}
-): Layer.Layer<BlockDevice> =>
-  Layer.effect(BlockDevice, Effect.sync(() => makeFlat(flaws, geometry.sectorSize ?? 512, geometry.sizeSectors ?? 128)))
+): Layer.Layer<BlockDevice | FlatControls> =>
+  Layer.effectContext(Effect.sync(() => {
+    const table: Table = { sectors: new Map(), sizeSectors: geometry.sizeSectors ?? 128, destroyed: false }
+    const sectorSize = geometry.sectorSize ?? 512
+    const beneath = makeFlat(flaws, sectorSize, table, { readOnly: false })
+    const device = makeFlat(flaws, sectorSize, table, { readOnly: false, over: beneath })
+    return Context.make(BlockDevice, device).pipe(Context.add(FlatControls, {
+      connect: (readOnly) => makeFlat(flaws, sectorSize, table, { readOnly }),
+      destroy: () => {
+        table.destroyed = true
+        table.sectors.clear()
+      },
+      beneath
+    }))
+  }))
 
-const makeFlat = (flaws: Flaws, sectorSize: number, initialSize: number): BlockDeviceShape => {
-  let sizeSectors = initialSize
-  /** Sector data; `undefined` is an unmapped (zero) sector. */
-  const sectors = new Map<number, Uint8Array>()
+/** The device's state, shared by its handles. */
+interface Table {
+  readonly sectors: Map<number, Uint8Array>
+  sizeSectors: number
+  destroyed: boolean
+}
 
-  const info = () => ({ readWrite: true, sectorSize, sizeSectors })
+const makeFlat = (
+  flaws: Flaws,
+  sectorSize: number,
+  table: Table,
+  handle: { readonly readOnly: boolean; readonly over?: BlockDeviceShape }
+): BlockDeviceShape => {
+  /** Sector data; an absent sector is an unmapped (zero) one. */
+  const sectors = table.sectors
+  let ownSize = table.sizeSectors
+  const size = () => table.destroyed && flaws.invalidAfterDestroy === true ? 0 : flaws.sizePerHandle === true ? ownSize : table.sizeSectors
+  const setSize = (newSize: number) => {
+    if (flaws.sizePerHandle === true) ownSize = newSize
+    else table.sizeSectors = newSize
+  }
+  // A read-only handle that writes anyway: its core is writable, its info says otherwise.
+  const writable = !handle.readOnly || flaws.readOnlyWrites === true
+  const connection = Connection.makeUnsafe("flat test device", {
+    lost: () => table.destroyed && flaws.invalidAfterDestroy !== true ? "the device was destroyed" : undefined
+  })
+
+  const info = () => ({ readWrite: writable, sectorSize, sizeSectors: size() })
 
   const readInto = (sectorStart: number, buffers: ReadonlyArray<Uint8Array>) => {
     let sector = sectorStart
@@ -79,21 +152,39 @@ const makeFlat = (flaws: Flaws, sectorSize: number, initialSize: number): BlockD
       Effect.suspend(() => {
         // Re-checked against the size now, in the same step as the write.
         const sectorsWritten = buffers.reduce((n, b) => n + b.length / sectorSize, 0)
-        const bad = checkRange("write", sectorStart, sectorsWritten, sizeSectors)
+        const bad = checkRange("write", sectorStart, sectorsWritten, size())
         if (bad !== undefined) return Effect.fail(bad)
+        if (flaws.clobbersPage === true) {
+          const first = sectorStart - (sectorStart % 4)
+          for (let s = first; s < sectorStart + sectorsWritten; s++) if (s < sectorStart) sectors.delete(s)
+          const end = sectorStart + sectorsWritten
+          for (let s = end; s % 4 !== 0; s++) sectors.delete(s)
+        }
         for (const step of writeSteps(sectorStart, buffers)) step()
         return Effect.void
       })
 
   const firstFrom = (from: number, mapped: boolean) => {
-    for (let s = from; s < sizeSectors; s++) if (sectors.has(s) === mapped) return s
-    return sizeSectors
+    for (let s = from; s < size(); s++) if (sectors.has(s) === mapped) return s
+    return size()
   }
+
+  const read = (sectorStart: number, buffers: ReadonlyArray<Uint8Array>) =>
+    flaws.readsRestoreOld === true ?
+      Effect.gen(function*() {
+        const saved = new Map(sectors)
+        yield* Effect.yieldNow
+        readInto(sectorStart, buffers)
+        sectors.clear()
+        for (const [sector, data] of saved) sectors.set(sector, data)
+      }) :
+      Effect.sync(() => readInto(sectorStart, buffers))
 
   const core: Core = {
     name: "flat test device",
     info: Effect.sync(info),
-    read: (sectorStart, buffers) => Effect.sync(() => readInto(sectorStart, buffers)),
+    connection,
+    read,
     write: (sectorStart, buffers) => writeFrom(sectorStart, buffers),
     discard: (sectorStart, count) =>
       Effect.sync(() => {
@@ -104,17 +195,24 @@ const makeFlat = (flaws: Flaws, sectorSize: number, initialSize: number): BlockD
         if (flaws.staleAfterResize !== true) {
           for (const s of Array.from(sectors.keys())) if (s >= newSize) sectors.delete(s)
         }
-        sizeSectors = newSize
+        setSize(newSize)
       }),
     seekMapped: (from) =>
-      Effect.sync(() => flaws.seekSkipsData === true ? Math.min(firstFrom(from + 1, true), sizeSectors) : firstFrom(from, true)),
+      Effect.sync(() => flaws.seekSkipsData === true ? Math.min(firstFrom(from + 1, true), size()) : firstFrom(from, true)),
     seekUnmapped: (from) => Effect.sync(() => firstFrom(from, false))
   }
 
   const device = BlockDevice.makeUnsafe(core)
+  const reported = handle.readOnly && flaws.readOnlyWrites === true ?
+    { info: Effect.sync(() => ({ ...info(), readWrite: false })) } :
+    {}
   return {
     ...device,
+    ...reported,
     ...(flaws.disconnectDoesNothing === true ? { disconnect: Effect.void } : {}),
+    ...(flaws.disconnectsBeneath === true && handle.over !== undefined ?
+      { disconnect: Effect.andThen(device.disconnect, handle.over.disconnect) } :
+      {}),
     ...(flaws.skipsBoundsCheck === true ?
       {
         read: (sectorStart, buffers) =>

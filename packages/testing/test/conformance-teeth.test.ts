@@ -7,24 +7,27 @@ import { RamdiskLive, RegistryLive } from "@effect-block/ramdisk"
 import { type ConformanceRule, conformanceRules, type ConformanceViolation, runRule } from "@effect-block/testing"
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Exit, Layer } from "effect"
-import { type Flaws, flatDevice } from "./broken-devices.js"
+import { type FlatControls, flatControls, type Flaws, flatDevice } from "./broken-devices.js"
 
-const rules = conformanceRules({ seed: 7, runs: 20 })
+const rules = conformanceRules({ seed: 7, runs: 20, controls: flatControls })
 
-const ruleNamed = (operation: string, start: string): ConformanceRule => {
+const ruleNamed = (operation: string, start: string): ConformanceRule<FlatControls> => {
   const found = rules.find((rule) => rule.operation === operation && rule.rule.startsWith(start))
   if (found === undefined) throw new Error(`no ${operation} rule starting "${start}"`)
   return found
 }
 
 /** The violations of every rule, in order; empty for a conforming device. */
-const violations = (layer: Layer.Layer<BlockDevice>, list: ReadonlyArray<ConformanceRule> = rules) =>
+const violations = (
+  layer: Layer.Layer<BlockDevice | FlatControls>,
+  list: ReadonlyArray<ConformanceRule<FlatControls>> = rules
+) =>
   Effect.forEach(list, (rule) =>
     Effect.map(Effect.exit(runRule(rule, layer)), (exit) =>
       Exit.isFailure(exit) ? [`${rule.operation}: ${rule.rule}`] : [])).pipe(Effect.map((lists) => lists.flat()))
 
 /** Runs `rule` against `layer`, expecting it to fail, and returns the violation. */
-const expectCaught = (rule: ConformanceRule, layer: Layer.Layer<BlockDevice>) =>
+const expectCaught = (rule: ConformanceRule<FlatControls>, layer: Layer.Layer<BlockDevice | FlatControls>) =>
   Effect.gen(function*() {
     const exit = yield* Effect.exit(runRule(rule, layer))
     if (Exit.isSuccess(exit)) return expect.fail(`the rule "${rule.operation}: ${rule.rule}" passed on a broken device`)
@@ -96,6 +99,42 @@ const brokenDevices: ReadonlyArray<{
     message: /a read concurrent with writes of sectors \[16, 24\) saw writers/
   },
   {
+    flaw: "zeroes the rest of each page a write covers in part (an overlay over a coarser upper device)",
+    flaws: { clobbersPage: true },
+    caughtBy: ["write", "changes only the sectors it covers"],
+    message: /after write\(1, 1 sectors\), the first sectors: sector 0 byte 0/
+  },
+  {
+    flaw: "answers InvalidRequest (from a size of 0) once the device beneath is destroyed",
+    flaws: { invalidAfterDestroy: true },
+    caughtBy: ["destroy", "after the device beneath is destroyed, every operation"],
+    message: /read\(0, 1 sector\) after destroy: failed InvalidRequest.*expected Disconnected/
+  },
+  {
+    flaw: "has a read-only handle that writes",
+    flaws: { readOnlyWrites: true },
+    caughtBy: ["read-only handle", "write, discard and resize fail IsReadOnly"],
+    message: /write\(0, 2 sectors\) on a read-only handle: succeeded, expected IsReadOnly/
+  },
+  {
+    flaw: "keeps a size per handle, so a resize is seen by one handle only",
+    flaws: { sizePerHandle: true },
+    caughtBy: ["handles", "a resize through one handle is seen by every handle"],
+    message: /after resize\(32\) the other handle's info says 128 sectors/
+  },
+  {
+    flaw: "puts the table back after a read, losing writes made through another handle meanwhile",
+    flaws: { readsRestoreOld: true },
+    caughtBy: ["handles", "reads, seeks, info and flushes through one handle never change"],
+    message: /the other handle's writes, read through it: sector \d+ byte 0 is 0/
+  },
+  {
+    flaw: "disconnects the device beneath when it is disconnected",
+    flaws: { disconnectsBeneath: true },
+    caughtBy: ["wrapper", "disconnecting the wrapper leaves the device beneath connected"],
+    message: /unexpected Disconnected/
+  },
+  {
     flaw: "drops writes past sector 48",
     flaws: { dropsWritesFrom: 48 },
     caughtBy: ["write", "writes the last sector"],
@@ -118,8 +157,10 @@ describe("the conformance suite has teeth", () => {
   it.effect("each test builds the layer afresh: a write in one rule is not seen by the next", () =>
     Effect.gen(function*() {
       const layer = RamdiskLive({ name: "fresh", sizeSectors: 128 }).pipe(Layer.provide(RegistryLive))
-      yield* runRule(ruleNamed("write", "written data reads back"), layer)
-      yield* runRule(ruleNamed("read", "never-written sectors read as zeros"), layer)
+      const plain = conformanceRules()
+      const named = (operation: string, name: string) => plain.find((rule) => rule.operation === operation && rule.rule === name)!
+      yield* runRule(named("write", "written data reads back"), layer)
+      yield* runRule(named("read", "never-written sectors read as zeros"), layer)
     }))
 
   it.effect("a device too small for the suite fails with a message saying so", () =>
@@ -139,7 +180,7 @@ describe("the conformance suite has teeth", () => {
 
   it.effect("a device claiming it cannot discard, resize or seek fails those rules when it can", () =>
     Effect.gen(function*() {
-      const limited = conformanceRules({ discard: false, resize: false, seek: false, seed: 1, runs: 5 })
+      const limited = conformanceRules({ discard: false, resize: false, seek: false, seed: 1, runs: 5, controls: flatControls })
       const failed = yield* violations(flatDevice(), limited)
       expect(failed).toEqual([
         "discard: an unsupported discard fails Unimplemented and changes nothing",

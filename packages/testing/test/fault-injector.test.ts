@@ -6,7 +6,7 @@
  * available beneath the injector for reading the clean data.
  */
 import { BlockDevice, type BlockDeviceShape, IOError } from "@effect-block/block"
-import { Ramdisk, RamdiskLive, RegistryLive } from "@effect-block/ramdisk"
+import { Ramdisk, RamdiskLive, Registry, RegistryLive } from "@effect-block/ramdisk"
 import {
   type FaultInjectorOptions,
   faultInjector,
@@ -155,40 +155,89 @@ describe("FaultInjectorLive", () => {
       expect(yield* (yield* FaultInjector).ledger).toEqual([])
     }).pipe(Effect.provide(faulty({ readErrorRate: 1, writeErrorRate: 1 }))))
 
-  it.effect("disconnecting the faulty device disconnects the device beneath", () =>
+  it.effect("disconnecting the faulty device disconnects the injector only: the device beneath stays connected", () =>
     Effect.gen(function*() {
       yield* (yield* BlockDevice).disconnect
-      expect((yield* Effect.flip(cleanRead(0, 1)))._tag).toBe("Disconnected")
       expect((yield* Effect.flip(faultyRead(0, 1)))._tag).toBe("Disconnected")
+      yield* Effect.flatMap(Ramdisk, (disk) => disk.write(0, pattern(1, 3)))
+      expect(yield* cleanRead(0, 1)).toEqual(pattern(1, 3))
     }).pipe(Effect.provide(faulty())))
+
+  /** Every fault at its most likely, so that any operation that reached the injector's dice would be faulted. */
+  const everyFault: FaultInjectorOptions = {
+    readErrorRate: 1,
+    writeErrorRate: 1,
+    flushErrorRate: 1,
+    badSectors: [{ start: 0, sectors: 4 }]
+  }
+
+  /** Every operation, each of which must fail Disconnected; and the ledger, which must stay empty. */
+  const everyOperationFailsDisconnected = (loseTheDevice: Effect.Effect<void, never, Ramdisk | Registry>) =>
+    Effect.gen(function*() {
+      const device = yield* BlockDevice
+      yield* loseTheDevice
+      const calls = [
+        device.read(0, new Uint8Array(sectorSize)),
+        device.read(sizeSectors - 1, new Uint8Array(sectorSize)),
+        device.write(0, pattern(1, 1)),
+        device.write(sizeSectors - 1, pattern(1, 1)),
+        device.flush,
+        device.discard(0, 1),
+        device.resize(32),
+        device.seekMapped(0),
+        device.seekUnmapped(0)
+      ]
+      for (const call of calls) expect((yield* Effect.flip(call))._tag).toBe("Disconnected")
+      expect(yield* (yield* FaultInjector).ledger).toEqual([])
+    }).pipe(Effect.provide(FaultInjectorLive(everyFault).pipe(
+      Layer.provideMerge(RamdiskLive({ name: "t", sizeSectors }).pipe(Layer.provideMerge(RegistryLive)))
+    )))
+
+  it.effect("over a destroyed device, every operation fails Disconnected and nothing is injected or recorded", () =>
+    everyOperationFailsDisconnected(Effect.flatMap(Registry, (registry) => registry.destroy("t"))))
+
+  it.effect("over a disconnected device, every operation fails Disconnected and nothing is injected or recorded", () =>
+    everyOperationFailsDisconnected(Effect.flatMap(Ramdisk, (disk) => disk.disconnect)))
 })
 
 describe("options", () => {
   const invalidCases: ReadonlyArray<readonly [string, unknown, string]> = [
-    ["a negative rate", { readErrorRate: -0.1 }, "readErrorRate -0.1 is not a probability"],
-    ["a rate above 1", { writeErrorRate: 1.5 }, "writeErrorRate 1.5 is not a probability"],
-    ["a NaN rate", { flushErrorRate: NaN }, "flushErrorRate NaN is not a probability"],
-    ["an infinite rate", { readCorruptionRate: Infinity }, "readCorruptionRate Infinity"],
-    ["a rate that is a string", { misdirectedWriteRate: "0.5" }, "misdirectedWriteRate \"0.5\""],
-    ["a null rate", { readErrorRate: null }, "readErrorRate null is not a probability"],
-    ["a fractional seed", { seed: 1.5 }, "seed 1.5 is not a safe integer"],
-    ["an unsafe seed", { seed: 2 ** 60 }, "is not a safe integer"],
-    ["options that are not an object", 7, "options 7 is not an object"],
-    ["an enabled that is not a boolean", { enabled: 1 }, "enabled 1 is not a boolean"],
-    ["badSectors that is not an array", { badSectors: 3 }, "badSectors 3 is not an array"],
-    ["a bad range that is not an object", { badSectors: [5] }, "badSectors[0] 5 is not a { start, sectors } range"],
-    ["a bad range with a negative start", { badSectors: [{ start: -1, sectors: 1 }] }, "badSectors[0].start -1"],
-    ["a bad range with a fractional length", { badSectors: [{ start: 0, sectors: 1.5 }] }, "badSectors[0].sectors 1.5"],
+    ["a negative rate", { readErrorRate: -0.1 }, "option readErrorRate -0.1 is invalid: expected a value between 0 and 1"],
+    ["a rate above 1", { writeErrorRate: 1.5 }, "option writeErrorRate 1.5 is invalid: expected a value between 0 and 1"],
+    ["a NaN rate", { flushErrorRate: NaN }, "option flushErrorRate NaN is invalid"],
+    ["an infinite rate", { readCorruptionRate: Infinity }, "option readCorruptionRate Infinity is invalid"],
+    ["a rate that is a string", { misdirectedWriteRate: "0.5" }, "option misdirectedWriteRate \"0.5\" is invalid: expected number"],
+    ["a null rate", { readErrorRate: null }, "option readErrorRate null is invalid: expected number"],
+    ["a fractional seed", { seed: 1.5 }, "option seed 1.5 is invalid: expected an integer"],
+    ["an unsafe seed", { seed: 2 ** 60 }, `option seed ${2 ** 60} is invalid: expected an integer`],
+    ["a string seed", { seed: "abc" }, "option seed \"abc\" is invalid: expected number"],
+    ["a NaN seed", { seed: NaN }, "option seed NaN is invalid"],
+    ["options that are not an object", 7, "options 7 is invalid: expected object"],
+    ["null options", null, "options null is invalid: expected object"],
+    ["an unknown option", { readErrorRat: 0.5 }, "readErrorRat is not an option"],
+    ["an enabled that is not a boolean", { enabled: 1 }, "option enabled 1 is invalid: expected boolean"],
+    ["badSectors that is not an array", { badSectors: 3 }, "option badSectors 3 is invalid: expected array"],
+    ["a bad range that is not an object", { badSectors: [5] }, "option badSectors[0] 5 is invalid: expected object"],
+    ["a bad range with a negative start", { badSectors: [{ start: -1, sectors: 1 }] }, "option badSectors[0].start -1 is invalid"],
+    ["a bad range with a fractional length", { badSectors: [{ start: 0, sectors: 1.5 }] }, "option badSectors[0].sectors 1.5"],
     [
       "a bad range past the end",
       { badSectors: [{ start: 0, sectors: 1 }, { start: 1020, sectors: 5 }] },
       "badSectors[1]: sectors [1020, 1025) run past the end of the device (1024 sectors)"
     ],
-    ["a negative latency", { latency: { read: -1 } }, "latency.read -1 is not a finite, non-negative duration"],
-    ["a NaN latency", { latency: { write: NaN } }, "latency.write NaN"],
-    ["an infinite latency", { latency: { flush: "Infinity" } }, "latency.flush \"Infinity\""],
-    ["an unreadable latency", { latency: { read: "soon" } }, "latency.read \"soon\""],
-    ["latency that is not an object", { latency: 5 }, "latency 5 is not a { read?, write?, flush? } object"]
+    ["a negative latency", { latency: { read: -1 } }, "option latency.read -1 is invalid: expected a finite, non-negative duration"],
+    ["a NaN latency", { latency: { write: NaN } }, "option latency.write NaN is invalid"],
+    ["an infinite latency", { latency: { flush: "Infinity" } }, "option latency.flush \"Infinity\" is invalid"],
+    ["an unreadable latency", { latency: { read: "soon" } }, "option latency.read \"soon\" is invalid"],
+    ["a latency that is an empty object", { latency: { read: {} } }, "option latency.read an object is invalid"],
+    ["latency that is not an object", { latency: 5 }, "option latency 5 is invalid: expected object"],
+    ["an unknown latency", { latency: { discard: 5 } }, "latency.discard is not an option"],
+    [
+      "options whose getter throws",
+      { get seed() { throw new Error("boom") } },
+      "reading the options threw"
+    ],
+    ["a revoked Proxy", (() => { const p = Proxy.revocable({}, {}); p.revoke(); return p.proxy })(), "reading the options threw"]
   ]
 
   it.effect.each(invalidCases)("fail the layer with InvalidRequest naming the bad value: %s", ([, options, message]) =>
@@ -244,6 +293,16 @@ describe("seed", () => {
       expect(second.ledger).toEqual(first.ledger)
       expect(firstDifference(second.data, first.data)).toBe(-1)
     }))
+
+  it.effect.each([[-1, 4294967295], [0, 2 ** 32], [-(2 ** 32), 0], [1, -(2 ** 53 - 1)]])(
+    "seeds that share their low 32 bits still give different faults: %s",
+    ([a, b]) =>
+      Effect.gen(function*() {
+        const first = yield* workload.pipe(Effect.provide(faulty({ ...allFaults, seed: a })))
+        const second = yield* workload.pipe(Effect.provide(faulty({ ...allFaults, seed: b })))
+        expect(second.ledger).not.toEqual(first.ledger)
+      })
+  )
 
   it.effect("different seeds give different faults", () =>
     Effect.gen(function*() {

@@ -159,3 +159,15 @@ export const rejectsWithoutChange = (device: BlockDeviceShape, info: Info, cases
 /** The seed of a property rule: the option's, or a fresh one that the failure message prints. */
 export const pickSeed = (seed: number | undefined): Effect.Effect<number> =>
   seed === undefined ? Random.nextIntBetween(0, 2 ** 31 - 1) : Effect.succeed(seed)
+
+/**
+ * Runs one of the suite's controls (see `ConformanceControls`); its failure
+ * is the rule's, saying which control failed.
+ */
+export const control = <A, R>(name: string, effect: Effect.Effect<A, unknown, R>): Effect.Effect<A, RuleFailed, R> =>
+  Effect.mapError(effect, (error) =>
+    new RuleFailed({
+      message: `the ${name} control failed: ${
+        typeof error === "object" && error !== null && "message" in error ? String(error.message) : String(error)
+      }`
+    }))

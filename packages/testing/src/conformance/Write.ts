@@ -37,6 +37,29 @@ export const writeRules: ReadonlyArray<ConformanceRule> = [
   ),
   rule(
     "write",
+    "changes only the sectors it covers: with data all around, writes of 1, 2, 3 and 5 sectors at every offset keep every other sector's data",
+    withDevice((device, { sectorSize }) =>
+      Effect.gen(function*() {
+        // A device (or a wrapper, like an overlay) that tracks data in pages larger than a sector must not
+        // lose, zero or resurrect the rest of a page that a write covers only in part.
+        const expected = pattern(1, 0, headSectors, sectorSize)
+        yield* device.write(0, expected.slice())
+        let tag = 80
+        for (const [band, sectors] of [1, 2, 3, 5].entries()) {
+          // Each size in a band of 16 sectors of its own, at every offset a page of up to 8 sectors has.
+          for (let offset = 1; offset <= 9; offset++) {
+            const at = 16 * band + offset
+            const data = pattern(tag++, at, sectors, sectorSize)
+            yield* device.write(at, data)
+            expected.set(data, at * sectorSize)
+            yield* expectSectors(`after write(${at}, ${sectors} sectors), the first sectors`, device, sectorSize, 0, expected)
+          }
+        }
+      })
+    )
+  ),
+  rule(
+    "write",
     "writes several buffers, in order, to consecutive sectors",
     movesData(write, "the written sectors", 8, () => 20, [1, 0, 2, 3])
   ),

@@ -1,0 +1,30 @@
+/**
+ * The rule of a wrapper and the device it wraps (docs/semantics.md,
+ * "Wrappers, interruption and vectored requests"): disconnecting the wrapper
+ * disconnects the wrapper only; the device beneath stays connected for its
+ * owner. It needs the `beneath` control.
+ *
+ * @since 0.2.0
+ */
+import type { BlockDeviceShape } from "@effect-block/block"
+import * as Effect from "effect/Effect"
+import { expectFailure, expectSectors, pattern } from "../internal/ConformanceKit.js"
+import { type ConformanceRule, control, rule, withDevice } from "./Rule.js"
+
+/** Every rule of a wrapper over the device that `beneath` gives. */
+export const beneathRules = <R>(beneath: Effect.Effect<BlockDeviceShape, unknown, R>): ReadonlyArray<ConformanceRule<R>> => [
+  rule(
+    "wrapper",
+    "disconnecting the wrapper leaves the device beneath connected",
+    withDevice((device, { sectorSize }) =>
+      Effect.gen(function*() {
+        const base = yield* control("beneath", beneath)
+        yield* device.write(2, pattern(79, 2, 1, sectorSize))
+        yield* device.disconnect
+        yield* expectFailure("read through the disconnected wrapper", "Disconnected", device.read(2, new Uint8Array(sectorSize)))
+        yield* base.write(3, pattern(79, 3, 1, sectorSize))
+        yield* expectSectors("read through the device beneath", base, sectorSize, 2, pattern(79, 2, 2, sectorSize))
+      })
+    )
+  )
+]
