@@ -1,360 +1,236 @@
 /**
- * A volatile write cache in front of a block device, and the power failures
+ * A volatile write cache in front of block devices, and the power failures
  * that lose part of it: the tool for proving that storage code survives a
- * crash at any moment.
+ * crash at any moment. The contract it simulates is docs/crash-testing.md.
  *
- * `CrashSimulatorLive` wraps the `BlockDevice` it is given. Reads see every
- * write at once, as with a real disk cache. A write is durable once a later
- * `flush` has succeeded; until then it is pending and may or may not survive
- * a crash, in any combination and (with `torn`) in part. The simulator
- * records the history as epochs, each the writes between two durability
- * barriers, so a test can run a whole workload first and then crash into the
+ * `CrashSimulatorLive` wraps the `BlockDevice` it is given;
+ * `CrashSimulator.make` wraps several devices in one power domain, so a
+ * crash takes them all at once. Reads see every write at once, as with a
+ * real disk cache. A write-type operation (write, discard, resize) is
+ * durable once a later `flush` of its device has succeeded; until then it
+ * is pending and may or may not survive a crash, in any combination and
+ * (with `torn`) in part. One that failed or was interrupted in flight is
+ * pending with unknown extent: any of its sectors may or may not have
+ * landed. The simulator records the history as epochs, each ended by a
+ * flush, so a test can run a whole workload first and then crash into the
  * states of any epoch, the way dm-log-writes and CrashMonkey replay a
  * recorded block trace.
  *
- * Durability barriers:
- * - a successful `flush` makes every earlier write durable;
- * - `resize` is treated as a barrier too: it takes effect durably, together
- *   with every write before it (file systems and volume managers persist a
- *   size change before reporting it). A crash "during" it loses the size
- *   change and any subset of the writes before it;
- * - a failed `flush` or `resize` makes nothing durable.
- *
- * `discard` counts as a write (the range may or may not read as zeros after a
- * crash). A write that fails `IOError` is recorded with the data the device
- * holds afterwards, since the contract lets it be applied in part.
- *
  * @since 0.1.0
  */
-import { BlockDevice, type BlockDeviceShape, InvalidRequest, IOError, type WriteError } from "@effect-block/block"
-import { Ramdisk } from "@effect-block/ramdisk"
+import {
+  BlockDevice,
+  type BlockDeviceShape,
+  InvalidRequest,
+  Snapshots,
+  type SnapshotsShape,
+  type WriteError
+} from "@effect-block/block"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
-import * as Semaphore from "effect/Semaphore"
-import { type Backend, type BackendKind, journalBackend, snapshotBackend } from "./internal/CrashBackend.js"
-import * as States from "./internal/CrashStates.js"
+import * as Result from "effect/Result"
+import * as Schema from "effect/Schema"
+import type { CrashState, CrashStates } from "./CrashState.js"
+import { type Backend, type BackendKind, snapshotBackend } from "./internal/CrashBackend.js"
+import { makeDomain, type Member } from "./internal/CrashDomain.js"
+import { decodeOptions, Seed, type StatesOptions } from "./internal/CrashOptions.js"
+import { journalBackend } from "./internal/CrashJournal.js"
+
+export { Seed, StatesOptions } from "./internal/CrashOptions.js"
+
+/**
+ * The options of {@link CrashSimulatorLive} and `CrashSimulator.make`, as a
+ * schema: a malformed option is an `InvalidRequest` naming it.
+ *
+ * - `seed`: drives `crash()` without a state and the samples of `states()`
+ *   without a seed. Default 0.
+ * - `backend` (layer only): `"journal"` (the default) works over any
+ *   device; `"snapshot"` keeps durable images as snapshots of the device and
+ *   needs the `Snapshots` capability (the ramdisk provides it).
+ * - `keepEpochs`: keep at most this many closed epochs; older ones are
+ *   forgotten, so long explorations run in bounded memory. Default: all.
+ *
+ * @since 0.2.0
+ */
+export const CrashSimulatorOptions = Schema.Struct({
+  seed: Schema.optional(Seed),
+  backend: Schema.optional(Schema.Literals(["journal", "snapshot"])),
+  keepEpochs: Schema.optional(Schema.Int.check(Schema.isGreaterThanOrEqualTo(0)))
+})
 
 /**
  * Options of {@link CrashSimulatorLive}.
  *
  * @since 0.1.0
  */
-export interface CrashSimulatorOptions {
-  /**
-   * Drives `crash()` without a state and is the default seed of `states`.
-   * Any number; it is reduced to 32 bits. Default 0.
-   */
-  readonly seed?: number | undefined
-  /**
-   * How durable images are kept. `"auto"` (the default) uses ramdisk
-   * snapshots when the wrapped device is itself a `Ramdisk` handle from the
-   * context, and the journal otherwise; `"journal"` always uses the journal.
-   */
-  readonly backend?: "auto" | "journal" | undefined
-}
+export type CrashSimulatorOptions = typeof CrashSimulatorOptions.Type
 
 /**
- * Options of {@link CrashSimulatorShape.states}.
- *
- * @since 0.1.0
- */
-export interface StatesOptions {
-  /** The epoch to crash in: 0 is the first; default the current (open) one, whose writes are `pending`. */
-  readonly epoch?: number | undefined
-  /** Seed of the random sample taken when there are more than `limit` states. Default: the layer's seed. */
-  readonly seed?: number | undefined
-  /** At most this many states (an integer ≥ 2). Every state is listed when there are no more. Default 256. */
-  readonly limit?: number | undefined
-  /** Whether a pending write may land in part (a subset of its sectors). Default false. */
-  readonly torn?: boolean | undefined
-}
-
-/**
- * One state the device may be in after a power failure: the durable image
- * of an epoch plus some of that epoch's writes. It is a self-contained value
- * (the image and the data to replay), so it stays valid after other crashes
- * and can be crashed into any number of times.
- *
- * @since 0.1.0
- */
-export class CrashState {
-  /** The epoch the crash happens in. */
-  declare readonly epoch: number
-  /** How many writes (and discards) were in flight in that epoch. */
-  declare readonly writes: number
-  /** Indices (in issue order, from 0) of the in-flight writes that landed in full. */
-  declare readonly landed: ReadonlyArray<number>
-  /** Indices of the in-flight writes that landed in part (only with `torn`). */
-  declare readonly torn: ReadonlyArray<number>
-  /**
-   * Every `mark` label recorded on this timeline before the crash point (in
-   * order): what the program had done, and told its users, before the power
-   * failed. An oracle treats what these marks acknowledge as must-survive.
-   */
-  declare readonly marks: ReadonlyArray<string>
-  /** @internal */
-  declare readonly owner: object
-  /** @internal */
-  declare readonly image: unknown
-  /** @internal */
-  declare readonly pieces: ReadonlyArray<States.Op>
-
-  /** @internal */
-  constructor(
-    fields: Pick<CrashState, "epoch" | "writes" | "landed" | "torn" | "marks" | "owner" | "image" | "pieces">
-  ) {
-    Object.assign(this, fields)
-  }
-
-  /** One line for test output, e.g. `epoch 3: 2 of 4 writes landed [0, 2], torn [3]`. */
-  toString(): string {
-    const torn = this.torn.length === 0 ? "" : `, torn [${this.torn.join(", ")}]`
-    return `epoch ${this.epoch}: ${this.landed.length} of ${this.writes} writes landed [${this.landed.join(", ")}]${torn}`
-  }
-}
-
-/**
- * The controls of a crash simulator.
+ * The controls of a crash simulator (one power domain).
  *
  * @since 0.1.0
  */
 export interface CrashSimulatorShape {
-  /** Which strategy keeps durable images: `"snapshot"` (ramdisk) or `"journal"` (any device). */
+  /** How the first device's durable images are kept: `"snapshot"` or `"journal"`. */
   readonly backend: BackendKind
-  /** How many writes (and discards) are not durable yet: those of the current epoch. */
+  /** How each device of the domain keeps its durable images, by device index. */
+  readonly backends: ReadonlyArray<BackendKind>
+  /** How many write-type operations are pending now, over every device of the domain. */
   readonly pending: Effect.Effect<number>
-  /** How many epochs are recorded; the last is the current (open) one. */
+  /** How many epochs have been recorded (forgotten ones included); the last is the open one. */
   readonly epochs: Effect.Effect<number>
+  /** The oldest epoch still kept; earlier ones were forgotten (`forget`, `keepEpochs`). */
+  readonly firstEpoch: Effect.Effect<number>
   /** Records a named point in the history; crash states after it list it in `marks`. */
-  readonly mark: (label: string) => Effect.Effect<void>
+  readonly mark: (label: string) => Effect.Effect<void, InvalidRequest>
   /**
-   * The distinct post-crash states of an epoch (by the contents they leave),
-   * always including "none of its writes landed" and "all of them landed".
-   * All of them when there are at most `limit`; otherwise none, all, each
-   * write left out, each write alone, then a seeded random sample.
-   * Fails `InvalidRequest` for an unknown epoch or a bad option. Reading the
-   * durable contents goes through the device, hence the other errors.
+   * The distinct post-crash states of an epoch (by the contents and sizes
+   * they leave), with what they cover. Every in-order prefix ("the first k
+   * pending writes landed", none and all included) is always listed; then
+   * every state when there are at most `limit`, otherwise each write left
+   * out, each write alone, and a seeded random sample. Computed from the
+   * recorded history alone: it never touches a device. Fails
+   * `InvalidRequest` for an unknown or forgotten epoch or a bad option.
    */
-  readonly states: (options?: StatesOptions) => Effect.Effect<ReadonlyArray<CrashState>, WriteError>
+  readonly states: (options?: StatesOptions) => Effect.Effect<CrashStates, InvalidRequest>
   /**
-   * Makes the device hold exactly `state` (a seeded random state of the
-   * pending writes when none is given), as if power failed and came back.
-   * The pending set becomes empty, recording goes on in a new epoch, and the
-   * state is returned. Fails `InvalidRequest` for a state of another
-   * simulator.
+   * Makes every device of the domain hold exactly `state` (contents and
+   * size), as if power failed and came back; without a state, a seeded
+   * random state of the pending writes. The pending set becomes empty,
+   * recording goes on in a new epoch, and the state is returned. Fails
+   * `InvalidRequest` for a state this simulator did not produce, and with
+   * the devices' errors (`Disconnected` for a device that is gone).
    */
   readonly crash: (state?: CrashState) => Effect.Effect<CrashState, WriteError>
+  /**
+   * Forgets every closed epoch (their states can no longer be listed; states
+   * already listed stay valid), so memory stays bounded in long explorations.
+   */
+  readonly forget: Effect.Effect<void>
 }
 
 /**
+ * One device of a power domain for `CrashSimulator.make`: the device, and,
+ * to keep its durable images as snapshots, its `Snapshots` capability.
+ *
+ * @since 0.2.0
+ */
+export interface DomainDevice {
+  readonly device: BlockDeviceShape
+  readonly snapshots?: SnapshotsShape | undefined
+}
+
+const isObject = (u: unknown): u is Record<string, unknown> => typeof u === "object" && u !== null
+
+const isDevice = (u: unknown): u is BlockDeviceShape =>
+  isObject(u) && typeof u.read === "function" && typeof u.write === "function" && isObject(u.info)
+
+const isSnapshots = (u: unknown): u is SnapshotsShape =>
+  isObject(u) && isObject(u.snapshot) && typeof u.restore === "function"
+
+/**
+ * The input of `CrashSimulator.make`, as a schema: the devices of the power
+ * domain (at least one) and the simulator's options.
+ *
+ * @since 0.2.0
+ */
+export const DomainOptions = Schema.Struct({
+  devices: Schema.Array(Schema.Struct({
+    device: Schema.declare(isDevice, { title: "BlockDevice" }),
+    snapshots: Schema.optional(Schema.declare(isSnapshots, { title: "Snapshots" }))
+  })).check(Schema.isMinLength(1)),
+  seed: Schema.optional(Seed),
+  keepEpochs: Schema.optional(Schema.Int.check(Schema.isGreaterThanOrEqualTo(0)))
+})
+
+/**
+ * Input of `CrashSimulator.make`.
+ *
+ * @since 0.2.0
+ */
+export type DomainOptions = typeof DomainOptions.Type
+
+const memberOf = (entry: DomainDevice): Effect.Effect<Member, WriteError> =>
+  Effect.gen(function*() {
+    const { device, snapshots } = entry
+    const info = yield* device.info
+    const backend: Backend<unknown> = snapshots === undefined ?
+      journalBackend(device, info.sectorSize, info.sizeSectors) as Backend<unknown> :
+      snapshotBackend(device, snapshots, info.sectorSize) as Backend<unknown>
+    const image = yield* backend.capture
+    return { device, backend, sectorSize: info.sectorSize, sizeSectors: info.sizeSectors, image }
+  })
+
+/**
+ * Builds a power domain over `devices`: the wrapped devices, in the same
+ * order, and the simulator that crashes them all at once. A device with
+ * `snapshots` keeps its durable images as snapshots, the others use the
+ * journal. Fails `InvalidRequest` for malformed input, and with a device's
+ * errors if its first image cannot be taken.
+ */
+const make = (
+  options: DomainOptions
+): Effect.Effect<{ readonly simulator: CrashSimulatorShape; readonly devices: ReadonlyArray<BlockDeviceShape> }, WriteError> =>
+  Effect.suspend(() => {
+    const decoded = decodeOptions(DomainOptions, "CrashSimulator.make", options)
+    if (Result.isFailure(decoded)) return Effect.fail(decoded.failure)
+    const { devices, keepEpochs, seed } = decoded.success
+    return Effect.map(
+      Effect.forEach(devices, memberOf),
+      (members) => makeDomain(members, { seed: seed ?? 0, keepEpochs })
+    )
+  })
+
+/**
  * The crash simulator service, provided with the wrapped `BlockDevice` by
- * {@link CrashSimulatorLive}.
+ * {@link CrashSimulatorLive}. `CrashSimulator.make` builds a power domain of
+ * several devices.
  *
  * @since 0.1.0
  */
 export class CrashSimulator
   extends Context.Service<CrashSimulator, CrashSimulatorShape>()("@effect-block/testing/CrashSimulator")
-{}
-
-/** A linked list of mark labels, so closing an epoch does not copy them. */
-interface Marks {
-  readonly label: string
-  readonly previous: Marks | undefined
-}
-
-const marksToArray = (marks: Marks | undefined): Array<string> => {
-  const labels: Array<string> = []
-  for (let m = marks; m !== undefined; m = m.previous) labels.push(m.label)
-  return labels.reverse()
-}
-
-const marksFromArray = (labels: ReadonlyArray<string>): Marks | undefined =>
-  labels.reduce<Marks | undefined>((previous, label) => ({ label, previous }), undefined)
-
-interface Epoch<B> {
-  readonly image: B
-  readonly ops: Array<States.Op>
-  marks: Marks | undefined
-}
-
-const invalid = (message: string) => new InvalidRequest({ operation: "states", message: `states: ${message}` })
-
-const checkStatesOptions = (
-  options: StatesOptions,
-  epochs: number
-): InvalidRequest | undefined => {
-  if (typeof options !== "object" || options === null) return invalid("options is not an object")
-  const { epoch, limit } = options
-  if (epoch !== undefined && (!Number.isSafeInteger(epoch) || epoch < 0 || epoch >= epochs)) {
-    return invalid(`epoch ${String(epoch)} is not an epoch index from 0 to ${epochs - 1}`)
-  }
-  if (limit !== undefined && (!Number.isSafeInteger(limit) || limit < 2)) {
-    return invalid(`limit ${String(limit)} is not an integer ≥ 2 (a search always includes none and all)`)
-  }
-  if (options.torn !== undefined && typeof options.torn !== "boolean") return invalid("torn is not a boolean")
-  if (options.seed !== undefined && typeof options.seed !== "number") return invalid("seed is not a number")
-  return undefined
-}
-
-const make = <B>(
-  device: BlockDeviceShape,
-  backend: Backend<B>,
-  sectorSize: number,
-  firstImage: B,
-  seed: number
-) => {
-  const owner = {}
-  const lock = Semaphore.makeUnsafe(1)
-  const random = States.makeRandom(seed)
-  const epochs: Array<Epoch<B>> = [{ image: firstImage, ops: [], marks: undefined }]
-  const open = (): Epoch<B> => epochs[epochs.length - 1] ?? { image: firstImage, ops: [], marks: undefined }
-
-  const record = (op: States.Op) => {
-    backend.afterChange(op.sectorStart, op.sectors, op.data)
-    if (op.sectors > 0) open().ops.push(op)
-  }
-
-  /** Ends the open epoch at a barrier: what the device holds now is durable. */
-  const barrier = Effect.suspend(() => {
-    const current = open()
-    if (current.ops.length === 0) return Effect.void
-    return Effect.map(backend.capture, (image) => {
-      epochs.push({ image, ops: [], marks: current.marks })
-    })
-  })
-
-  const copyOf = (buffers: ReadonlyArray<Uint8Array>, sectors: number): Uint8Array => {
-    const data = new Uint8Array(sectors * sectorSize)
-    let offset = 0
-    for (const buffer of buffers) {
-      data.set(buffer, offset)
-      offset += buffer.byteLength
-    }
-    return data
-  }
-
-  /** After an `IOError`, what the device really holds is the write's data. */
-  const recordFailedWrite = (sectorStart: number, sectors: number) => {
-    const data = new Uint8Array(sectors * sectorSize)
-    return device.read(sectorStart, data).pipe(
-      Effect.map(() => record({ sectorStart, sectors, data })),
-      Effect.ignore
-    )
-  }
-
-  const wrapped = BlockDevice.makeUnsafe({
-    name: "crash simulator",
-    info: device.info,
-    read: (sectorStart, buffers) => lock.withPermit(device.read(sectorStart, buffers)),
-    write: (sectorStart, buffers, sectors) =>
-      lock.withPermit(
-        Effect.andThen(
-          backend.beforeChange(sectorStart, sectors),
-          device.write(sectorStart, buffers).pipe(
-            Effect.map(() => record({ sectorStart, sectors, data: copyOf(buffers, sectors) })),
-            Effect.tapError((error) => error instanceof IOError ? recordFailedWrite(sectorStart, sectors) : Effect.void)
-          )
-        )
-      ),
-    flush: lock.withPermit(Effect.andThen(device.flush, barrier)),
-    discard: (sectorStart, sectors) =>
-      lock.withPermit(
-        Effect.andThen(
-          backend.beforeChange(sectorStart, sectors),
-          device.discard(sectorStart, sectors).pipe(
-            Effect.map(() => record({ sectorStart, sectors, data: undefined })),
-            Effect.tapError((error) => error instanceof IOError ? recordFailedWrite(sectorStart, sectors) : Effect.void)
-          )
-        )
-      ),
-    resize: (sizeSectors) =>
-      lock.withPermit(
-        Effect.andThen(device.resize(sizeSectors), () => {
-          backend.afterResize(sizeSectors)
-          return barrier
-        })
-      ),
-    seekMapped: (from) => lock.withPermit(device.seekMapped(from)),
-    seekUnmapped: (from) => lock.withPermit(device.seekUnmapped(from))
-  })
-
-  const stateOf = (index: number, epoch: Epoch<B>, ops: ReadonlyArray<States.Op>, choice: States.Choice) =>
-    new CrashState({
-      epoch: index,
-      writes: ops.length,
-      landed: choice.landings.flatMap((landing, o) => landing === true ? [o] : []),
-      torn: choice.landings.flatMap((landing, o) => landing instanceof Uint8Array ? [o] : []),
-      marks: marksToArray(epoch.marks),
-      owner,
-      image: epoch.image,
-      pieces: States.piecesOf(ops, sectorSize, choice)
-    })
-
-  const states = (options: StatesOptions = {}): Effect.Effect<ReadonlyArray<CrashState>, WriteError> =>
-    lock.withPermit(Effect.suspend(() => {
-      const bad = checkStatesOptions(options, epochs.length)
-      if (bad !== undefined) return Effect.fail(bad)
-      const index = options.epoch ?? epochs.length - 1
-      const epoch = epochs[index] ?? open()
-      // The open epoch keeps growing: search a copy of what is in flight now.
-      const ops = epoch.ops.slice()
-      const search = {
-        seed: options.seed === undefined ? seed : States.normalizeSeed(options.seed),
-        limit: options.limit ?? 256,
-        torn: options.torn ?? false
-      }
-      return Effect.map(
-        backend.readImage(epoch.image, States.touchedRuns(ops)),
-        (contents) => States.search(ops, sectorSize, contents, search).map((choice) => stateOf(index, epoch, ops, choice))
-      )
-    }))
-
-  const crash = (state?: CrashState): Effect.Effect<CrashState, WriteError> =>
-    lock.withPermit(Effect.suspend(() => {
-      if (state !== undefined && (!(state instanceof CrashState) || state.owner !== owner)) {
-        return Effect.fail(
-          new InvalidRequest({ operation: "crash", message: "crash: the state was not produced by this simulator's states()" })
-        )
-      }
-      const target = state ?? (() => {
-        const epoch = open()
-        const ops = epoch.ops.slice()
-        return stateOf(epochs.length - 1, epoch, ops, States.randomWhole(ops, random.next))
-      })()
-      // The owner check above makes the image this simulator's own kind.
-      return Effect.map(backend.reset(target.image as B, target.pieces), (image) => {
-        epochs.push({ image, ops: [], marks: marksFromArray(target.marks) })
-        return target
-      })
-    }))
-
-  const simulator: CrashSimulatorShape = {
-    backend: backend.kind,
-    pending: Effect.sync(() => open().ops.length),
-    epochs: Effect.sync(() => epochs.length),
-    mark: (label) =>
-      Effect.sync(() => {
-        const epoch = open()
-        epoch.marks = { label: String(label), previous: epoch.marks }
-      }),
-    states,
-    crash
-  }
-  return { device: wrapped, simulator }
+{
+  /**
+   * Builds a power domain over several devices (see {@link DomainOptions}):
+   * `{ simulator, devices }`, the devices wrapped in the same order.
+   *
+   * @example
+   * ```ts
+   * import { BlockDevice } from "@effect-block/block"
+   * import { Registry, RegistryLive } from "@effect-block/ramdisk"
+   * import { CrashSimulator } from "@effect-block/testing"
+   * import { Effect } from "effect"
+   *
+   * const program = Effect.gen(function*() {
+   *   const registry = yield* Registry
+   *   const data = yield* registry.connect({ name: "data", sizeSectors: 64 })
+   *   const log = yield* registry.connect({ name: "log", sizeSectors: 64 })
+   *   const { simulator, devices: [dataDisk, logDisk] } = yield* CrashSimulator.make({
+   *     devices: [{ device: data, snapshots: data }, { device: log }]
+   *   })
+   *   yield* logDisk!.write(0, new Uint8Array(512).fill(1))
+   *   yield* dataDisk!.write(0, new Uint8Array(512).fill(2))
+   *   return yield* simulator.states() // 3 states: the two writes lost or landed in order, and the data write alone
+   * }).pipe(Effect.provide(RegistryLive))
+   * void BlockDevice
+   * ```
+   */
+  static readonly make = make
 }
 
 /**
  * A layer that wraps the `BlockDevice` it is given in a simulated volatile
  * write cache, providing the wrapped device as `BlockDevice` and the
- * controls as {@link CrashSimulator}.
+ * controls as {@link CrashSimulator}. Fails `InvalidRequest` for a malformed
+ * option (see {@link CrashSimulatorOptions}).
  *
- * When the wrapped device is a ramdisk handle that is also in the context
- * as `Ramdisk` (as `RamdiskLive` provides it), durable images are ramdisk
- * snapshots and each crash costs O(1) plus the replayed writes. Any other
- * device gets the journal: the simulator remembers every sector it changed,
- * and a crash rewrites the sectors that differ.
+ * The backend is chosen by the caller and shows in the layer's type: the
+ * journal (the default) needs only `BlockDevice`; `backend: "snapshot"`
+ * needs `BlockDevice | Snapshots` (as `RamdiskLive` provides them), and
+ * each crash then costs O(1) plus the replayed writes.
  *
  * @example
  * ```ts
@@ -363,32 +239,46 @@ const make = <B>(
  * import { Layer } from "effect"
  *
  * const Disk = RamdiskLive({ name: "db", sizeSectors: 1024 }).pipe(Layer.provide(RegistryLive))
- * const CrashDisk = CrashSimulatorLive({ seed: 7 }).pipe(Layer.provide(Disk))
+ * const CrashDisk = CrashSimulatorLive({ seed: 7, backend: "snapshot" }).pipe(Layer.provide(Disk))
  * ```
  *
  * @since 0.1.0
  */
-export const CrashSimulatorLive = (
-  options: CrashSimulatorOptions = {}
-): Layer.Layer<BlockDevice | CrashSimulator, never, BlockDevice> =>
-  Layer.effectContext(
+export function CrashSimulatorLive(
+  options: CrashSimulatorOptions & { readonly backend: "snapshot" }
+): Layer.Layer<BlockDevice | CrashSimulator, InvalidRequest, BlockDevice | Snapshots>
+export function CrashSimulatorLive(
+  options?: CrashSimulatorOptions & { readonly backend?: "journal" | undefined }
+): Layer.Layer<BlockDevice | CrashSimulator, InvalidRequest, BlockDevice>
+export function CrashSimulatorLive(
+  options: unknown = {}
+): Layer.Layer<BlockDevice | CrashSimulator, InvalidRequest, BlockDevice | Snapshots> {
+  return Layer.effectContext(
     Effect.gen(function*() {
+      const decoded = decodeOptions(CrashSimulatorOptions, "CrashSimulatorLive", options)
+      if (Result.isFailure(decoded)) return yield* Effect.fail(decoded.failure)
+      const { backend, keepEpochs, seed } = decoded.success
       const device = yield* BlockDevice
-      const info = yield* device.info
-      const ramdisk = yield* Effect.serviceOption(Ramdisk)
-      const seed = States.normalizeSeed(options.seed)
-      const viaSnapshots = options.backend !== "journal" && Option.isSome(ramdisk) &&
-          (ramdisk.value as unknown) === (device as unknown) ?
-        Option.some(snapshotBackend(ramdisk.value, info.sectorSize)) :
-        Option.none()
-      // A handle that cannot snapshot (disconnected already) falls back to the journal.
-      const firstSnapshot = Option.isSome(viaSnapshots) ? yield* Effect.option(viaSnapshots.value.capture) : Option.none()
-      const built = Option.isSome(viaSnapshots) && Option.isSome(firstSnapshot) ?
-        make(device, viaSnapshots.value, info.sectorSize, firstSnapshot.value, seed) :
-        yield* Effect.suspend(() => {
-          const journal = journalBackend(device, info.sectorSize, info.sizeSectors)
-          return Effect.map(journal.capture, (image) => make(device, journal, info.sectorSize, image, seed))
-        }).pipe(Effect.orDie) // the journal captures in memory: it cannot fail
-      return Context.make(CrashSimulator, built.simulator).pipe(Context.add(BlockDevice, built.device))
+      const snapshots = backend === "snapshot" ? yield* Effect.serviceOption(Snapshots) : Option.none()
+      if (backend === "snapshot" && Option.isNone(snapshots)) {
+        return yield* Effect.fail(
+          new InvalidRequest({
+            operation: "CrashSimulatorLive",
+            message: "CrashSimulatorLive: backend \"snapshot\" needs the Snapshots service of the device"
+          })
+        )
+      }
+      const member = yield* memberOf({ device, snapshots: Option.getOrUndefined(snapshots) }).pipe(
+        Effect.mapError((error) =>
+          error instanceof InvalidRequest ? error : new InvalidRequest({
+            operation: "CrashSimulatorLive",
+            message: `CrashSimulatorLive: the first durable image could not be taken: ${error.message}`
+          })
+        )
+      )
+      const built = makeDomain([member], { seed: seed ?? 0, keepEpochs })
+      const wrapped = built.devices[0] ?? device
+      return Context.make(CrashSimulator, built.simulator).pipe(Context.add(BlockDevice, wrapped))
     })
   )
+}

@@ -8,6 +8,7 @@
  */
 export * from "./Conformance.js"
 export * from "./CrashSimulator.js"
+export * from "./CrashState.js"
 export * from "./FaultInjector.js"
 export * from "./ModelTest.js"
 export * from "./FaultInjectorOptions.js"

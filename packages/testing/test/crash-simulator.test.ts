@@ -16,7 +16,7 @@ const size = 64
 const Disk = () => RamdiskLive({ name: "disk", sizeSectors: size }).pipe(Layer.provide(RegistryLive))
 
 const backends = [
-  ["snapshot", (seed: number) => CrashSimulatorLive({ seed }).pipe(Layer.provide(Disk()))],
+  ["snapshot", (seed: number) => CrashSimulatorLive({ seed, backend: "snapshot" }).pipe(Layer.provide(Disk()))],
   ["journal", (seed: number) => CrashSimulatorLive({ seed, backend: "journal" }).pipe(Layer.provide(Disk()))]
 ] as const
 
@@ -121,27 +121,77 @@ for (const [backend, layer] of backends) {
     })
 
     describe("resize", () => {
-      it.effect("is a barrier: it and every write before it are durable", () =>
-        simulate((device, simulator) => Effect.gen(function*() {
-          yield* device.write(0, filled(1))
-          yield* device.resize(size * 2)
-          expect(yield* simulator.pending).toBe(0)
-          yield* device.write(size, filled(2))
-          yield* simulator.crash((yield* simulator.states())[0])
-          expect((yield* device.info).sizeSectors).toBe(size * 2)
-          expect(yield* sectorValue(0)).toBe(1)
-          expect(yield* sectorValue(size)).toBe(0)
-        })))
-
-      it.effect("a crash in the epoch before it loses the size change", () =>
+      it.effect("is pending until the next flush: a crash that loses it keeps the old size and data", () =>
         simulate((device, simulator) => Effect.gen(function*() {
           yield* device.write(size - 1, filled(7))
+          yield* device.flush
           yield* device.resize(size / 2)
-          const before = yield* simulator.states({ epoch: 0 })
-          const none = before.find((state) => state.landed.length === 0)
+          yield* device.write(0, filled(1))
+          expect(yield* simulator.pending).toBe(2)
+          const states = yield* simulator.states()
+          const none = states.find((state) => state.landed.length === 0)
           yield* simulator.crash(none)
           expect((yield* device.info).sizeSectors).toBe(size)
+          expect(yield* sectorValue(size - 1)).toBe(7)
+          expect(yield* sectorValue(0)).toBe(0)
+        })))
+
+      it.effect("lands like any other write: a crash that keeps it has the new size", () =>
+        simulate((device, simulator) => Effect.gen(function*() {
+          yield* device.write(size - 1, filled(7))
+          yield* device.flush
+          yield* device.resize(size / 2)
+          yield* device.write(0, filled(1))
+          const all = (yield* simulator.states()).find((state) => state.landed.length === 2)
+          yield* simulator.crash(all)
+          expect((yield* device.info).sizeSectors).toBe(size / 2)
+          expect(yield* sectorValue(0)).toBe(1)
+          // Grown again, the sector the shrink dropped reads as zeros.
+          yield* device.resize(size)
           expect(yield* sectorValue(size - 1)).toBe(0)
+        })))
+
+      it.effect("as the very first operation is pending too", () =>
+        simulate((device, simulator) => Effect.gen(function*() {
+          yield* device.resize(size / 2)
+          expect(yield* simulator.pending).toBe(1)
+          const states = yield* simulator.states()
+          expect(states.length).toBe(2)
+          const sizes: Array<number> = []
+          for (const state of states) {
+            yield* simulator.crash(state)
+            sizes.push((yield* device.info).sizeSectors)
+          }
+          expect(sizes.sort((a, b) => a - b)).toEqual([size / 2, size])
+        })))
+
+      it.effect("grow then write past the old end: every state is exact, the write is lost without the grow", () =>
+        simulate((device, simulator) => Effect.gen(function*() {
+          yield* device.resize(size * 2)
+          yield* device.write(size + 1, filled(5))
+          const states = yield* simulator.states()
+          // Neither; the grow alone; both. The write without the grow leaves what "neither" leaves.
+          expect(states.length).toBe(3)
+          for (const state of states) {
+            yield* simulator.crash(state)
+            const grown = state.landed.includes(0)
+            expect((yield* device.info).sizeSectors).toBe(grown ? size * 2 : size)
+            if (grown) expect(yield* sectorValue(size + 1)).toBe(state.landed.includes(1) ? 5 : 0)
+          }
+        })))
+
+      it.effect("a shrink that lands drops data another state brings back", () =>
+        simulate((device, simulator) => Effect.gen(function*() {
+          yield* device.write(size - 2, filled(3, 2))
+          yield* device.flush
+          yield* device.resize(size / 2)
+          const [none, shrunk] = yield* simulator.states()
+          yield* simulator.crash(shrunk)
+          expect((yield* device.info).sizeSectors).toBe(size / 2)
+          yield* simulator.crash(none)
+          expect((yield* device.info).sizeSectors).toBe(size)
+          expect(yield* sectorValue(size - 2)).toBe(3)
+          expect(yield* sectorValue(size - 1)).toBe(3)
         })))
     })
 
@@ -408,7 +458,7 @@ for (const [backend, layer] of backends) {
 }
 
 // The wrapped device is still a block device: it keeps the whole contract, over either backend.
-conformance("CrashSimulator over a ramdisk (snapshot backend)", CrashSimulatorLive().pipe(Layer.provide(Disk())))
+conformance("CrashSimulator over a ramdisk (snapshot backend)", CrashSimulatorLive({ backend: "snapshot" }).pipe(Layer.provide(Disk())))
 conformance(
   "CrashSimulator over a ramdisk (journal backend)",
   CrashSimulatorLive({ backend: "journal" }).pipe(Layer.provide(Disk()))
