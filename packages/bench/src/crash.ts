@@ -61,7 +61,7 @@ export const crashBench: Effect.Effect<ReadonlyArray<Row>, unknown> = Effect.gen
   const durableWrites = quick ? 100 : 4000
   yield* progress(`crash: exploring ${states} states of ${pendingWrites} pending writes (snapshot backend)`)
   const [snapshotMs, snapshotStates] = yield* explore(states, durableWrites).pipe(
-    Effect.provide(CrashSimulatorLive().pipe(Layer.provide(disk())))
+    Effect.provide(CrashSimulatorLive({ backend: "snapshot" }).pipe(Layer.provide(disk())))
   )
   yield* progress(`crash: the same through the journal backend`)
   const [journalMs, journalStates] = yield* explore(states, durableWrites).pipe(

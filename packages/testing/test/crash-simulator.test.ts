@@ -1,5 +1,5 @@
 import { BlockDevice, type BlockDeviceShape, IOError, type WriteError } from "@effect-block/block"
-import { RamdiskLive, RegistryLive } from "@effect-block/ramdisk"
+import { Ramdisk, RamdiskLive, RegistryLive } from "@effect-block/ramdisk"
 import {
   CrashSimulator,
   CrashSimulatorLive,
@@ -8,7 +8,7 @@ import {
 } from "@effect-block/testing"
 import { conformance } from "@effect-block/testing/vitest"
 import { describe, expect, it } from "@effect/vitest"
-import { Arbitrary, Effect, Layer, Schema } from "effect"
+import { Arbitrary, Effect, Layer, Scheduler, Schema } from "effect"
 
 const sectorSize = 512
 const size = 64
@@ -18,6 +18,12 @@ const Disk = () => RamdiskLive({ name: "disk", sizeSectors: size }).pipe(Layer.p
 const backends = [
   ["snapshot", (seed: number) => CrashSimulatorLive({ seed, backend: "snapshot" }).pipe(Layer.provide(Disk()))],
   ["journal", (seed: number) => CrashSimulatorLive({ seed, backend: "journal" }).pipe(Layer.provide(Disk()))]
+] as const
+
+/** The same simulators, with the ramdisk's own handle beside them as `Ramdisk`. */
+const besideRamdisk = [
+  ["snapshot", () => CrashSimulatorLive({ backend: "snapshot" }).pipe(Layer.provideMerge(Disk()))],
+  ["journal", () => CrashSimulatorLive({ backend: "journal" }).pipe(Layer.provideMerge(Disk()))]
 ] as const
 
 /** One sector filled with `value`. */
@@ -279,6 +285,35 @@ for (const [backend, layer] of backends) {
           }
         })))
 
+      it.effect("never change what any handle of the device reads, while another fiber writes through it", () =>
+        Effect.gen(function*() {
+          const device = yield* BlockDevice
+          const simulator = yield* CrashSimulator
+          const raw = yield* Ramdisk
+          for (let i = 0; i < 8; i++) yield* device.write(2 * i, filled(i + 1))
+          const rounds = 121
+          const expected = new Map<number, number>()
+          const writer = Effect.forEach(Array.from({ length: rounds }, (_, i) => i), (i) => {
+            const sector = 32 + (i % 32)
+            const value = (i % 250) + 1
+            expected.set(sector, value)
+            return Effect.andThen(raw.write(sector, filled(value)), Effect.yieldNow)
+          }, { discard: true })
+          const searcher = Effect.forEach(Array.from({ length: rounds }, (_, i) => i), () =>
+            Effect.andThen(simulator.states({ limit: 64 }), Effect.yieldNow), { discard: true })
+          // Fibers switch every few steps, so the writer runs in the middle of every search.
+          yield* Effect.all([writer, searcher], { concurrency: 2, discard: true }).pipe(
+            Effect.provideService(Scheduler.MaxOpsBeforeYield, 4)
+          )
+          const lost = [...expected].filter(([sector, value]) => {
+            const buffer = new Uint8Array(sectorSize)
+            Effect.runSync(Effect.orDie(raw.read(sector, buffer)))
+            return buffer[0] !== value
+          })
+          expect(lost).toEqual([])
+          for (let i = 0; i < 8; i++) expect(yield* sectorValue(2 * i)).toBe(i + 1)
+        }).pipe(Effect.provide(besideRamdisk[backend === "snapshot" ? 0 : 1][1]())))
+
       it.effect("fail InvalidRequest for an unknown epoch or a bad limit, changing nothing", () =>
         simulate((device, simulator) => Effect.gen(function*() {
           yield* device.write(0, filled(1))
@@ -452,6 +487,80 @@ for (const [backend, layer] of backends) {
             expect(seen.has(current.join(","))).toBe(true)
           })),
         { timeout: 60_000, arbitrary: { runs: 40, seed: 20240501 } }
+      )
+
+      const AnySector = Schema.Int.check(Schema.isBetween({ minimum: 0, maximum: 95 }))
+      const NewSize = Schema.Int.check(Schema.isBetween({ minimum: 8, maximum: 96 }))
+      const ResizingStep = Schema.Union([
+        Schema.Struct({ op: Schema.Literals(["write", "discard"]), sector: AnySector, sectors: Count }),
+        Schema.Struct({ op: Schema.Literal("resize"), size: NewSize }),
+        Schema.Struct({ op: Schema.Literal("flush") })
+      ])
+      type Pending =
+        | { readonly kind: "write"; readonly sector: number; readonly sectors: number; readonly value: number }
+        | { readonly kind: "resize"; readonly size: number }
+      /** Replays `ops` (whole, torn or not at all) on an image; -1 marks a sector that may be old or new. */
+      const replay = (image: ReadonlyArray<number>, ops: ReadonlyArray<Pending>, fate: (o: number) => "whole" | "torn" | "lost") => {
+        let out = image.slice()
+        ops.forEach((op, o) => {
+          const how = fate(o)
+          if (how === "lost") return
+          if (op.kind === "resize") {
+            out = Array.from({ length: op.size }, (_, s) => s < out.length ? out[s] ?? 0 : 0)
+            return
+          }
+          for (let i = 0; i < op.sectors && op.sector + i < out.length; i++) {
+            out[op.sector + i] = how === "whole" ? op.value : -1
+          }
+        })
+        return out
+      }
+      it.effect.prop(
+        "with resizes, every state has exactly the size and contents of the durable image plus its landed operations",
+        {
+          steps: Arbitrary.array(Arbitrary.schema(ResizingStep), { maxLength: 10 }),
+          torn: Arbitrary.schema(Schema.Boolean)
+        },
+        ({ steps, torn }) =>
+          simulate((device, simulator) => Effect.gen(function*() {
+            let durable = new Array<number>(size).fill(0)
+            let current = durable.slice()
+            let inFlight: Array<Pending> = []
+            let value = 1
+            for (const step of steps) {
+              if (step.op === "flush") {
+                yield* device.flush
+                durable = current.slice()
+                inFlight = []
+              } else if (step.op === "resize") {
+                yield* device.resize(step.size)
+                inFlight.push({ kind: "resize", size: step.size })
+                current = replay(current, [{ kind: "resize", size: step.size }], () => "whole")
+              } else if (current.length >= step.sectors) {
+                const sector = Math.min(step.sector, current.length - step.sectors)
+                const fill = step.op === "write" ? value++ : 0
+                if (step.op === "write") yield* device.write(sector, filled(fill, step.sectors))
+                else yield* device.discard(sector, step.sectors)
+                const op: Pending = { kind: "write", sector, sectors: step.sectors, value: fill }
+                inFlight.push(op)
+                current = replay(current, [op], () => "whole")
+              }
+            }
+            expect(yield* simulator.pending).toBe(inFlight.length)
+            const states = yield* simulator.states({ torn, limit: 48 })
+            for (const state of states) {
+              yield* simulator.crash(state)
+              const got = yield* picture
+              const expected = replay(
+                durable,
+                inFlight,
+                (o) => state.landed.includes(o) ? "whole" : state.torn.includes(o) ? "torn" : "lost"
+              )
+              expect(got.length).toBe(expected.length)
+              expect(got.map((v, s) => expected[s] === -1 ? -1 : v)).toEqual(expected)
+            }
+          })),
+        { timeout: 60_000, arbitrary: { runs: 40, seed: 20261201 } }
       )
     })
   })

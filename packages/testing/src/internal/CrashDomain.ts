@@ -9,11 +9,10 @@
  * search in `CrashStates.ts`; the durable-image strategies in
  * `CrashBackend.ts` and `CrashJournal.ts`.
  */
-import { BlockDevice, type BlockDeviceShape, type Disconnected, InvalidRequest, type WriteError } from "@effect-block/block"
+import { BlockDevice, type BlockDeviceShape, Disconnected, InvalidRequest, type WriteError } from "@effect-block/block"
 import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
-import * as Option from "effect/Option"
 import * as Result from "effect/Result"
 import * as Semaphore from "effect/Semaphore"
 import type { CrashSimulatorShape } from "../CrashSimulator.js"
@@ -72,26 +71,6 @@ export interface DomainOptions {
   /** Closed epochs kept at most; older ones are forgotten. `undefined`: all. */
   readonly keepEpochs: number | undefined
 }
-
-/**
- * Answers for the device beneath: a request the wrapper refused as invalid
- * because the device beneath reports a zero size after being disconnected
- * or destroyed fails `Disconnected`, as the device would.
- */
-const answerForBeneath = <A, E>(
-  beneath: BlockDeviceShape,
-  effect: Effect.Effect<A, E>
-): Effect.Effect<A, E | Disconnected> =>
-  Effect.catch(effect, (error): Effect.Effect<never, E | Disconnected> =>
-    !(error instanceof InvalidRequest) ?
-      Effect.fail(error) :
-      Effect.flatMap(Effect.exit(beneath.seekMapped(0)), (probe): Effect.Effect<never, E | Disconnected> => {
-        if (Exit.isFailure(probe)) {
-          const found = Cause.findErrorOption(probe.cause)
-          if (Option.isSome(found) && found.value._tag === "Disconnected") return Effect.fail(found.value)
-        }
-        return Effect.fail(error)
-      }))
 
 /** Builds the domain over `members`: the wrapped devices, in order, and the controls. */
 export const makeDomain = (members: ReadonlyArray<Member>, options: DomainOptions) => {
@@ -156,7 +135,9 @@ export const makeDomain = (members: ReadonlyArray<Member>, options: DomainOption
 
   const wrap = (member: Member, d: number): BlockDeviceShape => {
     const { device, sectorSize } = member
-    const wrapped = BlockDevice.makeUnsafe({
+    return BlockDevice.makeUnsafe({
+      // While the device beneath is disconnected or destroyed, every request fails Disconnected.
+      wraps: [device],
       name: members.length === 1 ? "crash simulator" : `crash simulator device ${d}`,
       info: device.info,
       read: (sectorStart, buffers) => lock.withPermit(device.read(sectorStart, buffers)),
@@ -202,15 +183,6 @@ export const makeDomain = (members: ReadonlyArray<Member>, options: DomainOption
       seekMapped: (from) => lock.withPermit(device.seekMapped(from)),
       seekUnmapped: (from) => lock.withPermit(device.seekUnmapped(from))
     })
-    return {
-      ...wrapped,
-      read: (sectorStart, buffers) => answerForBeneath(device, wrapped.read(sectorStart, buffers)),
-      write: (sectorStart, buffers) => answerForBeneath(device, wrapped.write(sectorStart, buffers)),
-      discard: (sectorStart, sectors) => answerForBeneath(device, wrapped.discard(sectorStart, sectors)),
-      resize: (sizeSectors) => answerForBeneath(device, wrapped.resize(sizeSectors)),
-      seekMapped: (from) => answerForBeneath(device, wrapped.seekMapped(from)),
-      seekUnmapped: (from) => answerForBeneath(device, wrapped.seekUnmapped(from))
-    }
   }
 
   const basesOf = (epoch: Epoch): Array<States.Base> =>
@@ -297,7 +269,7 @@ export const makeDomain = (members: ReadonlyArray<Member>, options: DomainOption
 
   const crash = (state: CrashState | undefined): Effect.Effect<CrashState, WriteError> =>
     lock.withPermit(Effect.suspend(() => {
-      const target = state ?? (() => {
+      const target = state !== undefined ? state : (() => {
         const epoch = open()
         const ops = epoch.ops.slice()
         const choice = States.randomWhole(ops, random.next)
@@ -309,13 +281,17 @@ export const makeDomain = (members: ReadonlyArray<Member>, options: DomainOption
       }
       return Effect.map(
         Effect.forEach(members, (member, d) =>
+          Effect.flatMap(member.device.isConnected, (connected) =>
+            connected ? Effect.void : Effect.fail(
+              new Disconnected({ operation: "crash", message: `crash: device ${d} of the power domain is disconnected or destroyed` })
+            )), { discard: true }).pipe(Effect.andThen(Effect.forEach(members, (member, d) =>
           member.backend.reset(data.images[d], data.pieces[d] ?? []).pipe(
             Effect.tap(() =>
               Effect.map(member.device.info, (info) => {
                 sizes[d] = info.sizeSectors
               })
             )
-          )),
+          )))),
         (images) => {
           push({ images, ops: [], marks: marksFromArray(target.marks) })
           return target

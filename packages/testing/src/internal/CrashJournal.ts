@@ -201,12 +201,12 @@ export const journalBackend = (
         const differing = [...maybe].filter((s) => s < targetSize).sort((a, b) => a - b).filter((s) =>
           unknown.has(s) || differs(contentIn(targetSize, targetSectors, s), contentIn(fromSize, fromSectors, s))
         )
-        // Consecutive sectors go out as one multi-buffer write.
+        // Consecutive sectors go out as one multi-buffer write (of a bounded number of buffers).
         const runs: Array<{ start: number; buffers: Array<Uint8Array> }> = []
         for (const s of differing) {
           const last = runs[runs.length - 1]
           const bytes = contentIn(targetSize, targetSectors, s)
-          if (last !== undefined && last.start + last.buffers.length === s) last.buffers.push(bytes)
+          if (last !== undefined && last.start + last.buffers.length === s && last.buffers.length < 1024) last.buffers.push(bytes)
           else runs.push({ start: s, buffers: [bytes] })
         }
         // A shrink drops sectors other images may still need: save what the device holds there first.
