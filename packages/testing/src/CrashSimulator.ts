@@ -83,8 +83,12 @@ export interface CrashSimulatorShape {
   readonly epochs: Effect.Effect<number>
   /** The oldest epoch still kept; earlier ones were forgotten (`forget`, `keepEpochs`). */
   readonly firstEpoch: Effect.Effect<number>
-  /** Records a named point in the history; crash states after it list it in `marks`. */
-  readonly mark: (label: string) => Effect.Effect<void, InvalidRequest>
+  /**
+   * Records a named point in the history; crash states after it list it in
+   * `marks`, and each pending write names the last mark before it. Never
+   * fails: a label that is not a string is recorded as a description of it.
+   */
+  readonly mark: (label: string) => Effect.Effect<void>
   /**
    * The distinct post-crash states of an epoch (by the contents and sizes
    * they leave), with what they cover. Every in-order prefix ("the first k

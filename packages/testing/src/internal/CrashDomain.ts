@@ -10,6 +10,7 @@
  * `CrashBackend.ts` and `CrashJournal.ts`.
  */
 import { BlockDevice, type BlockDeviceShape, Disconnected, InvalidRequest, type WriteError } from "@effect-block/block"
+import { describeValue } from "@effect-block/block/Implementer"
 import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
@@ -306,11 +307,10 @@ export const makeDomain = (members: ReadonlyArray<Member>, options: DomainOption
     epochs: Effect.sync(() => forgotten + epochs.length),
     firstEpoch: Effect.sync(() => forgotten),
     mark: (label) =>
-      Effect.suspend(() => {
-        if (typeof label !== "string") return Effect.fail(invalid("mark", "label is not a string"))
+      Effect.sync(() => {
         const epoch = open()
-        epoch.marks = { label, previous: epoch.marks }
-        return Effect.void
+        // A label is for people: anything but a string is recorded as its description, never run.
+        epoch.marks = { label: typeof label === "string" ? label : describeValue(label), previous: epoch.marks }
       }),
     states: (options = {}) =>
       Effect.suspend(() => {

@@ -4,7 +4,8 @@
  * revoked Proxy, a throwing getter), is an `InvalidRequest` naming it.
  * Re-exported by `CrashSimulator.ts`.
  */
-import { describeValue, InvalidRequest } from "@effect-block/block"
+import { InvalidRequest } from "@effect-block/block"
+import { describeValue } from "@effect-block/block/Implementer"
 import * as Result from "effect/Result"
 import * as Schema from "effect/Schema"
 
