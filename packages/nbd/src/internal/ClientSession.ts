@@ -60,20 +60,69 @@ const putU32 = (bytes: Uint8Array, at: number, value: number) => {
   bytes[at + 3] = value & 0xff
 }
 
-/** The 28-byte request header. Offsets are below 2^53, cookies below 2^53. */
-const requestHeader = (command: number, flags: number, cookie: number, offset: number, length: number): Uint8Array => {
-  const bytes = new Uint8Array(28)
-  putU32(bytes, 0, P.REQUEST_MAGIC)
-  bytes[4] = flags >>> 8
-  bytes[5] = flags & 0xff
-  bytes[6] = command >>> 8
-  bytes[7] = command & 0xff
-  putU32(bytes, 8, Math.floor(cookie / 0x100000000))
-  putU32(bytes, 12, cookie >>> 0)
-  putU32(bytes, 16, Math.floor(offset / 0x100000000))
-  putU32(bytes, 20, offset >>> 0)
-  putU32(bytes, 24, length)
-  return bytes
+/** Bytes of request headers carved from one allocation. */
+const slabBytes = 64 * 1024
+
+/**
+ * Outgoing bytes of one connection, written by a single flusher: requests
+ * made by many fibers in the same turn go out in one `writev`, and their
+ * 28-byte headers are carved from a shared slab (consecutive headers without
+ * payload between them merge into one contiguous chunk).
+ */
+class Outgoing {
+  chunks: Array<Uint8Array> = []
+  private slab = new Uint8Array(slabBytes)
+  private used = 0
+  /** Where the last queued chunk ends in the slab, when it is a header run there. */
+  private runEnd = -1
+
+  header(command: number, flags: number, cookie: number, offset: number, length: number): void {
+    if (this.used + 28 > this.slab.byteLength) {
+      this.slab = new Uint8Array(slabBytes)
+      this.used = 0
+      this.runEnd = -1
+    }
+    const bytes = this.slab
+    const at = this.used
+    putU32(bytes, at, P.REQUEST_MAGIC)
+    bytes[at + 4] = flags >>> 8
+    bytes[at + 5] = flags & 0xff
+    bytes[at + 6] = command >>> 8
+    bytes[at + 7] = command & 0xff
+    putU32(bytes, at + 8, Math.floor(cookie / 0x100000000))
+    putU32(bytes, at + 12, cookie >>> 0)
+    putU32(bytes, at + 16, Math.floor(offset / 0x100000000))
+    putU32(bytes, at + 20, offset >>> 0)
+    putU32(bytes, at + 24, length)
+    this.used = at + 28
+    const chunks = this.chunks
+    if (this.runEnd === at && chunks.length > 0) {
+      const last = chunks[chunks.length - 1]!
+      chunks[chunks.length - 1] = bytes.subarray(last.byteOffset, at + 28)
+    } else {
+      chunks.push(bytes.subarray(at, at + 28))
+    }
+    this.runEnd = at + 28
+  }
+
+  payload(buffers: ReadonlyArray<Uint8Array>): void {
+    for (const buffer of buffers) if (buffer.byteLength > 0) this.chunks.push(buffer)
+    this.runEnd = -1
+  }
+
+  take(): Array<Uint8Array> {
+    const out = this.chunks
+    this.chunks = []
+    this.runEnd = -1
+    return out
+  }
+}
+
+/** A lone request header (for NBD_CMD_DISC). */
+const requestHeader = (command: number, cookie: number): Uint8Array => {
+  const out = new Outgoing()
+  out.header(command, 0, cookie, 0, 0)
+  return out.take()[0]!
 }
 
 const describeCause = (cause: unknown): string => {
@@ -104,6 +153,8 @@ export const open = (
         Net.createConnection({ path: target.path }) :
         Net.createConnection({ host: target.host, port: target.port, noDelay: true })
       conn = socket
+      // Every fiber whose write waits for 'drain' listens on the socket; many in flight is normal here.
+      socket.setMaxListeners(0)
       // A permanent listener: an 'error' with none would abort the process; the reader reports errors itself.
       socket.on("error", () => undefined)
       const onError = (cause: Error) =>
@@ -211,6 +262,33 @@ export const open = (
         })
       })
 
+    const outgoing = new Outgoing()
+    let wakeFlusher: (() => void) | undefined
+    /** Writes whatever requests have queued, one batch at a time, until the session dies. */
+    const flusher: Effect.Effect<void> = Effect.suspend(function loop(): Effect.Effect<void> {
+      if (dead !== undefined) return Effect.void
+      if (outgoing.chunks.length === 0) {
+        return Effect.andThen(
+          Effect.callback<void>((resume) => {
+            wakeFlusher = () => resume(Effect.void)
+            return Effect.sync(() => {
+              wakeFlusher = undefined
+            })
+          }),
+          loop
+        )
+      }
+      const batch = outgoing.take() as [Uint8Array, ...Array<Uint8Array>]
+      return Effect.matchEffect(writer.writeAll(batch), {
+        onFailure: (cause) => {
+          die({ _tag: "Lost", message: `the connection to ${address} was lost: ${describeCause(cause)}`, cause })
+          return Effect.void
+        },
+        onSuccess: loop
+      })
+    })
+    yield* Effect.forkIn(flusher, scope)
+
     const request: Session["request"] = (command, flags, offset, length, payload, targets) =>
       Effect.suspend(() => {
         const pending = makePending(nextCookie++, command, offset, length, targets)
@@ -220,20 +298,14 @@ export const open = (
           return Effect.succeed(pending)
         }
         table.set(pending.cookie, pending)
-        const header = requestHeader(command, flags, pending.cookie, offset, length)
-        const write = payload === undefined ? writer.write(header) : writer.writeAll([header, ...payload])
-        return write.pipe(
-          Effect.catch((cause) => {
-            die({ _tag: "Lost", message: `the connection to ${address} was lost: ${describeCause(cause)}`, cause })
-            return Effect.void
-          }),
-          Effect.onInterrupt(() =>
-            Effect.sync(() => {
-              pending.abandoned = true
-            })
-          ),
-          Effect.andThen(wait(pending))
-        )
+        outgoing.header(command, flags, pending.cookie, offset, length)
+        if (payload !== undefined) outgoing.payload(payload)
+        const wake = wakeFlusher
+        if (wake !== undefined) {
+          wakeFlusher = undefined
+          wake()
+        }
+        return wait(pending)
       })
 
     const close: Effect.Effect<void> = Effect.suspend(() => {
@@ -242,15 +314,20 @@ export const open = (
       const socket = conn
       const graceful = dead === undefined && socket !== undefined && !socket.destroyed
       if (graceful) {
-        // NBD_CMD_DISC has no reply; end() flushes it before the FIN.
-        socket.write(requestHeader(P.CMD_DISC, 0, nextCookie++, 0, 0))
+        // Whatever is still queued, then NBD_CMD_DISC (which has no reply); end() flushes it all before the FIN.
+        for (const chunk of outgoing.take()) socket.write(chunk)
+        socket.write(requestHeader(P.CMD_DISC, nextCookie++))
         socket.end()
       }
       die({ _tag: "Closed" })
       const flushed = !graceful ? Effect.void : Effect.callback<void>((resume) => {
         // Wait (briefly) for the server to close its side, so the DISC is not lost to a reset.
-        const done = () => resume(Effect.void)
+        const done = () => {
+          clearTimeout(timer)
+          resume(Effect.void)
+        }
         const timer = setTimeout(done, 1000)
+        timer.unref()
         socket.once("close", done)
         return Effect.sync(() => {
           clearTimeout(timer)
