@@ -15,10 +15,11 @@ import * as Runtime from "effect/Runtime"
 import { CliOutput, Command } from "effect/cli"
 import { commandLineMessage, oneLine } from "./internal/Report.js"
 import { serve } from "./Serve.js"
+import { clientCommands } from "./ClientCommands.js"
 
 const root = Command.make("effect-block").pipe(
   Command.withDescription("Block devices for Effect: serve them over NBD, inspect, copy and compare disks."),
-  Command.withSubcommands([serve])
+  Command.withSubcommands([serve, ...clientCommands])
 )
 
 // Help and --version print as usual; a bad invocation prints one line, not the help page.

@@ -5,7 +5,7 @@
  * extents, large requests split to its maximum block size).
  */
 import { BlockDevice } from "@effect-block/block"
-import { conformance } from "@effect-block/testing"
+import { conformance } from "@effect-block/testing/vitest"
 import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import { makeClient, NbdClientLive } from "../src/index.js"
