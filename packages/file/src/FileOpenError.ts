@@ -25,6 +25,8 @@ export const FileOpenReason = Schema.Literals([
 ])
 
 /**
+ * One of the reasons of {@link FileOpenReason}.
+ *
  * @since 0.1.0
  */
 export type FileOpenReason = typeof FileOpenReason.Type

@@ -48,6 +48,8 @@ export const FileCreateOptions = Schema.Struct({
 }).annotate({ identifier: "FileCreateOptions", description: optionRules.create })
 
 /**
+ * The decoded `create` option.
+ *
  * @since 0.1.0
  */
 export type FileCreateOptions = typeof FileCreateOptions.Type
@@ -84,6 +86,8 @@ export const FileOptions = Schema.Struct({
 }).annotate({ identifier: "FileOptions" })
 
 /**
+ * The decoded options: what `FileDevice.make` and `FileLive` take.
+ *
  * @since 0.1.0
  */
 export type FileOptions = typeof FileOptions.Type

@@ -1,5 +1,5 @@
 /**
- * The file device keeps the whole block-device contract (shared/SPEC.md):
+ * The file device keeps the whole block-device contract (docs/semantics.md):
  * the conformance suite of @effect-block/testing, unchanged, and its
  * model-based test. Every build of the layer creates a new zero-filled file
  * in a new temporary directory, removed when the layer is released.
