@@ -14,6 +14,7 @@
 import { Connection, type Device, Disconnected, Unimplemented } from "@effect-block/device"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
 import { type Pipeable, pipeArguments } from "effect/Pipeable"
 import { InvalidRequest, IsReadOnly, type ReadError, type WriteError } from "./Errors.js"
 import { type Buffers, checkRange, checkSector, checkSize, checkTransfer, type Info } from "./Geometry.js"
@@ -347,4 +348,26 @@ export const make = (core: Core): Effect.Effect<BlockDeviceShape> => Effect.sync
 export class BlockDevice extends Context.Service<BlockDevice, BlockDeviceShape>()("@effect-block/block/BlockDevice") {
   static readonly make = make
   static readonly makeUnsafe = makeUnsafe
+  /**
+   * Provides the device of any device layer under a service key of your own,
+   * so one application can hold several devices (a data disk and a journal):
+   * `RamdiskLive({ name: "journal" }).pipe(BlockDevice.layerAs(Journal))`.
+   * The result provides only `key` (the layer's other services, such as
+   * `BlockDevice` itself, stay inside), and releases the device with it.
+   *
+   * @example
+   * ```ts
+   * import { BlockDevice, type BlockDeviceShape } from "@effect-block/block"
+   * import { Context } from "effect"
+   *
+   * class Journal extends Context.Service<Journal, BlockDeviceShape>()("app/Journal") {}
+   *
+   * const JournalLive = RamdiskLive({ name: "journal" }).pipe(BlockDevice.layerAs(Journal))
+   * ```
+   *
+   * @since 0.2.0
+   */
+  static readonly layerAs = <I>(key: Context.Key<I, BlockDeviceShape>) =>
+  <E, R>(layer: Layer.Layer<BlockDevice, E, R>): Layer.Layer<I, E, R> =>
+    Layer.effect(key, Effect.service(BlockDevice)).pipe(Layer.provide(layer))
 }

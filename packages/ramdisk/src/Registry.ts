@@ -8,31 +8,43 @@
  * @since 0.1.0
  */
 import { defaultSectorSize, defaultSizeSectors, InvalidRequest } from "@effect-block/block"
-import { checkGeometry, describeValue } from "@effect-block/block/Implementer"
+import { checkGeometry, decodeOptions, describeValue } from "@effect-block/block/Implementer"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as HashMap from "effect/HashMap"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Ref from "effect/Ref"
+import * as Schema from "effect/Schema"
+import type * as Scope from "effect/Scope"
 import * as Handle from "./internal/Handle.js"
 import type { RamdiskShape } from "./Ramdisk.js"
 
 /**
- * What to connect to.
+ * What to connect to, decoded with this schema: `null` is never "absent"
+ * and `readOnly` must be a boolean, so `{ readOnly: 1 }` or
+ * `{ readOnly: "true" }` fails `InvalidRequest` naming the option rather
+ * than opening a read-write handle.
  *
+ * @since 0.2.0
+ */
+export const ConnectOptions = Schema.Struct({
+  /** The device name; not empty. */
+  name: Schema.String,
+  /** Size for a new device, in sectors (default 32768). Ignored if the device exists. */
+  sizeSectors: Schema.optional(Schema.Number),
+  /** Sector size for a new device: a power of two up to 65536 (default 512). Ignored if the device exists. */
+  sectorSize: Schema.optional(Schema.Number),
+  /** Whether this handle is read-only (default false). Applies to this handle only. */
+  readOnly: Schema.optional(Schema.Boolean)
+})
+
+/**
  * @since 0.1.0
  */
-export interface ConnectOptions {
-  /** The device name; not empty. */
-  readonly name: string
-  /** Size for a new device, in sectors (default 32768). Ignored if the device exists. */
-  readonly sizeSectors?: number | undefined
-  /** Sector size for a new device: a power of two up to 65536 (default 512). Ignored if the device exists. */
-  readonly sectorSize?: number | undefined
-  /** Whether this handle is read-only (default false). Applies to this handle only. */
-  readonly readOnly?: boolean | undefined
-}
+export type ConnectOptions = typeof ConnectOptions.Type
+
+const decodeConnectOptions = decodeOptions(ConnectOptions, "options")
 
 /**
  * The operations of a ramdisk registry.
@@ -47,9 +59,15 @@ export interface RegistryShape {
    */
   readonly connect: (options: ConnectOptions) => Effect.Effect<RamdiskShape, InvalidRequest>
   /**
+   * `connect` for the surrounding scope: the handle is disconnected when the
+   * scope closes (the device stays in the registry until destroyed). Use it
+   * for a second device inside an Effect, such as the destination of a copy.
+   */
+  readonly connectScoped: (options: ConnectOptions) => Effect.Effect<RamdiskShape, InvalidRequest, Scope.Scope>
+  /**
    * Removes the device: its handles fail `Disconnected` from then on, and the
    * next `connect` with the name gets a new, zeroed device. Destroying a name
-   * that does not exist succeeds.
+   * that does not exist (or a value that is not a string) succeeds.
    */
   readonly destroy: (name: string) => Effect.Effect<void>
   /** The names of the devices that exist now, sorted. */
@@ -65,17 +83,6 @@ export class Registry extends Context.Service<Registry, RegistryShape>()("@effec
 
 const invalid = (message: string) => new InvalidRequest({ operation: "connect", message: `connect: ${message}` })
 
-const checkOptions = (options: ConnectOptions): InvalidRequest | undefined => {
-  if (typeof options !== "object" || options === null) return invalid(`options ${describeValue(options)} is not an object`)
-  if (typeof options.name !== "string" || options.name.length === 0) {
-    return invalid(`name ${describeValue(options.name)} is not a non-empty string`)
-  }
-  if (options.readOnly !== undefined && typeof options.readOnly !== "boolean") {
-    return invalid(`readOnly ${describeValue(options.readOnly)} is not a boolean`)
-  }
-  return undefined
-}
-
 /**
  * Creates an empty registry. Use {@link RegistryLive} to provide one.
  *
@@ -83,11 +90,12 @@ const checkOptions = (options: ConnectOptions): InvalidRequest | undefined => {
  */
 export const make: Effect.Effect<RegistryShape> = Effect.sync(() => {
   const devices = Ref.makeUnsafe(HashMap.empty<string, Handle.RamdiskState>())
-  return {
-    connect: (options) =>
+  const connect = (input: ConnectOptions): Effect.Effect<RamdiskShape, InvalidRequest> =>
       Effect.suspend(() => {
-        const bad = checkOptions(options)
-        if (bad !== undefined) return Effect.fail(bad)
+        // Decoded once into a plain object: a getter or Proxy is read a single time.
+        const options = decodeConnectOptions("connect", input)
+        if (options instanceof InvalidRequest) return Effect.fail(options)
+        if (options.name.length === 0) return Effect.fail(invalid(`name ${describeValue(options.name)} is not a non-empty string`))
         const sectorSize = options.sectorSize ?? defaultSectorSize
         const sizeSectors = options.sizeSectors ?? defaultSizeSectors
         type Devices = HashMap.HashMap<string, Handle.RamdiskState>
@@ -103,9 +111,12 @@ export const make: Effect.Effect<RegistryShape> = Effect.sync(() => {
             found instanceof InvalidRequest ? Effect.fail(found) : Effect.succeed(Handle.connect(found, options.readOnly === true))
           )
         )
-      }),
+      })
+  return {
+    connect,
+    connectScoped: (options) => Effect.acquireRelease(connect(options), (handle) => handle.disconnect),
     destroy: (name) =>
-      Ref.modify(devices, (map) => {
+      typeof name !== "string" ? Effect.void : Ref.modify(devices, (map) => {
         const existing = Option.getOrUndefined(HashMap.get(map, name))
         if (existing === undefined) return [undefined, map]
         Handle.destroyState(existing)

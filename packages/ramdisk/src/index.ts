@@ -5,4 +5,4 @@
  * @since 0.1.0
  */
 export { Ramdisk, RamdiskLive, type RamdiskShape, type Snapshot, type Stats } from "./Ramdisk.js"
-export { type ConnectOptions, make as makeRegistry, Registry, RegistryLive, type RegistryShape } from "./Registry.js"
+export { ConnectOptions, make as makeRegistry, Registry, RegistryLive, type RegistryShape } from "./Registry.js"

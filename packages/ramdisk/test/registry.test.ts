@@ -84,6 +84,34 @@ describe("Registry.connect", () => {
       expect(yield* registry.names).toEqual([])
     }).pipe(Effect.provide(RegistryLive)))
 
+  it.effect.each([
+    [{ name: "x", readOnly: 1 }, "option readOnly is 1"],
+    [{ name: "x", readOnly: "true" }, `option readOnly is "true"`],
+    [{ name: "x", readOnly: null }, "option readOnly is null"],
+    [{ name: "x", sizeSectors: null }, "option sizeSectors is null"],
+    [{ name: "x", sectorSize: null }, "option sectorSize is null"],
+    [{ name: 7 }, "option name is 7"],
+    [null, "options is null"],
+    [undefined, "options is undefined"]
+  ] as const)("decodes options %j: a malformed option fails InvalidRequest naming it, creating nothing", ([options, named]) =>
+    Effect.gen(function*() {
+      const registry = yield* Registry
+      const error = yield* Effect.flip(registry.connect(options as never))
+      expect(error._tag).toBe("InvalidRequest")
+      expect(error.message).toContain(named)
+      expect(yield* registry.names).toEqual([])
+    }).pipe(Effect.provide(RegistryLive)))
+
+  it.effect("reads a name getter once, so a name that changes between reads cannot create a device named \"\"", () =>
+    Effect.gen(function*() {
+      const registry = yield* Registry
+      let reads = 0
+      const options = Object.defineProperty({}, "name", { get: () => (reads++ === 0 ? "disk" : ""), enumerable: true })
+      const disk = yield* registry.connect(options as { name: string })
+      expect(disk.name).toBe("disk")
+      expect(yield* registry.names).toEqual(["disk"])
+    }).pipe(Effect.provide(RegistryLive)))
+
   it.effect("keeps the other handle working when one handle disconnects", () =>
     Effect.gen(function*() {
       const registry = yield* Registry
@@ -93,6 +121,20 @@ describe("Registry.connect", () => {
       expect((yield* Effect.flip(first.read(0, sector(512, 0))))._tag).toBe("Disconnected")
       yield* second.write(0, sector(512, 4))
       expect(yield* registry.names).toEqual(["d"])
+    }).pipe(Effect.provide(RegistryLive)))
+})
+
+describe("Registry.connectScoped", () => {
+  it.effect("connects for the scope and disconnects the handle when the scope closes", () =>
+    Effect.gen(function*() {
+      const registry = yield* Registry
+      const scope = yield* Scope.make()
+      const disk = yield* Scope.provide(registry.connectScoped({ name: "s", sizeSectors: 8 }), scope)
+      yield* disk.write(0, sector(512, 1))
+      yield* Scope.close(scope, Exit.void)
+      expect(yield* disk.isConnected).toBe(false)
+      expect((yield* Effect.flip(disk.read(0, sector(512, 0))))._tag).toBe("Disconnected")
+      expect(yield* registry.names).toEqual(["s"])
     }).pipe(Effect.provide(RegistryLive)))
 })
 

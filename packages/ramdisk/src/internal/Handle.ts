@@ -17,6 +17,13 @@ import * as Store from "./Store.js"
  */
 export class Snapshot {
   readonly _tag = "RamdiskSnapshot"
+  /** Only real snapshots carry it: `#brand in value` never runs a Proxy trap or getter of `value`. */
+  readonly #brand = true
+
+  /** Whether `value` is a snapshot this module made (never throws, whatever `value` is). */
+  static is(value: unknown): value is Snapshot {
+    return typeof value === "object" && value !== null && #brand in value
+  }
   /** @internal */
   readonly contents: Store.Contents
   /** @internal */
@@ -147,11 +154,11 @@ export const connect = (state: RamdiskState, readOnly: boolean): RamdiskShape =>
               new IsReadOnly({ operation: "restore", message: `restore on ${label}: the handle is read-only` })
             )
           }
-          if (!(snapshot instanceof Snapshot) || snapshot.layout.sectorSize !== layout.sectorSize) {
+          if (!Snapshot.is(snapshot) || snapshot.layout.sectorSize !== layout.sectorSize) {
             return Effect.fail(
               new InvalidRequest({
                 operation: "restore",
-                message: snapshot instanceof Snapshot ?
+                message: Snapshot.is(snapshot) ?
                   `restore on ${label}: the snapshot has ${snapshot.layout.sectorSize}-byte sectors, the device ${layout.sectorSize}-byte sectors` :
                   `restore on ${label}: the argument is not a ramdisk snapshot`
               })
