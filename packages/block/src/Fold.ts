@@ -18,6 +18,15 @@ import { chunkSectorsFor, forEachChunk, forEachRun } from "./internal/Support.js
 
 const decode = decodeOptions(Schema.UndefinedOr(ChunkOptions), "options")
 
+/** What the step returned, checked to be an Effect (a step returning a plain value fails `InvalidRequest`). */
+const stepped = <A, E, R>(operation: string, result: Effect.Effect<A, E, R>): Effect.Effect<A, E | InvalidRequest, R> =>
+  Effect.isEffect(result) ? result : Effect.fail(
+    new InvalidRequest({
+      operation,
+      message: `${operation}: the step returned ${describeValue(result)}, not an Effect`
+    })
+  )
+
 const badStep = (operation: string, f: unknown) =>
   Effect.fail(
     new InvalidRequest({ operation, message: `${operation}: the step ${describeValue(f)} is not a function` })
@@ -66,7 +75,7 @@ const foldChunks = (operation: string, mappedOnly: boolean) =>
         buffer ??= new Uint8Array(Math.min(chunkSectors, info.sizeSectors) * info.sectorSize)
         const data = buffer.subarray(0, sectors * info.sectorSize)
         return source.read(sector, data).pipe(
-          Effect.andThen(Effect.suspend(() => f(acc, sector, data))),
+          Effect.andThen(Effect.suspend(() => stepped(operation, f(acc, sector, data)))),
           Effect.map((next) => {
             acc = next
           })
@@ -127,8 +136,8 @@ const foldUnmappedImpl = <A, E, R>(
     const info = yield* source.info
     if (typeof f !== "function") return yield* badStep("foldUnmapped", f)
     let acc = initial
-    yield* forEachRun(source, 0, info.sizeSectors, (run): Effect.Effect<void, E, R> =>
-      run.mapped ? Effect.void : Effect.map(Effect.suspend(() => f(acc, run.start, run.sectors)), (next) => {
+    yield* forEachRun(source, 0, info.sizeSectors, (run): Effect.Effect<void, E | InvalidRequest, R> =>
+      run.mapped ? Effect.void : Effect.map(Effect.suspend(() => stepped("foldUnmapped", f(acc, run.start, run.sectors))), (next) => {
         acc = next
       }))
     return acc

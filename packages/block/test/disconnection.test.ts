@@ -6,10 +6,26 @@
  * lost device's size nor success; disconnecting the wrapper leaves the device
  * beneath connected. Each rule is checked for every wrapper of this package.
  */
-import { type BlockDeviceShape, overlay, readOnly, slice } from "@effect-block/block"
+import {
+  type BlockDeviceShape,
+  compare,
+  copy,
+  extents,
+  fill,
+  fold,
+  foldMapped,
+  foldUnmapped,
+  overlay,
+  readOnly,
+  sink,
+  slice,
+  sparseCopy,
+  stream
+} from "@effect-block/block"
 import { makeRegistry, type RegistryShape } from "@effect-block/ramdisk"
 import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
+import * as Stream from "effect/Stream"
 
 /** Every wrapper, built over `inner` (the device under test) and, where needed, a second device of its own. */
 const wrappers: ReadonlyArray<readonly [string, (inner: BlockDeviceShape, other: BlockDeviceShape) => BlockDeviceShape]> = [
@@ -76,5 +92,36 @@ describe("a wrapper over a lost device", () => {
         yield* inner.write(0, new Uint8Array(512).fill(1))
         yield* other.write(0, new Uint8Array(512).fill(1))
       }))
+  }
+})
+
+/** Every tool over devices, run with `lost` in each device position it has (and a healthy `other`). */
+const tools: ReadonlyArray<readonly [string, (lost: BlockDeviceShape, other: BlockDeviceShape) => Effect.Effect<unknown, { readonly _tag: string }>]> = [
+  ["copy (lost source)", (lost, other) => copy(lost, other)],
+  ["copy (lost destination)", (lost, other) => copy(other, lost)],
+  ["sparseCopy (lost source)", (lost, other) => sparseCopy(lost, other)],
+  ["sparseCopy (lost destination)", (lost, other) => sparseCopy(other, lost)],
+  ["compare (lost first)", (lost, other) => compare(lost, other)],
+  ["compare (lost second)", (lost, other) => compare(other, lost)],
+  ["fold", (lost) => fold(lost, 0, (n) => Effect.succeed(n))],
+  ["foldMapped", (lost) => foldMapped(lost, 0, (n) => Effect.succeed(n))],
+  ["foldUnmapped", (lost) => foldUnmapped(lost, 0, (n) => Effect.succeed(n))],
+  ["extents", (lost) => extents(lost)],
+  ["fill", (lost) => fill(lost, { seed: 1 })],
+  ["stream", (lost) => Stream.runDrain(stream(lost))],
+  ["sink", (lost) => Stream.run(Stream.make(new Uint8Array(512)), sink(lost))]
+]
+
+describe("a tool over a lost device", () => {
+  for (const [toolName, run] of tools) {
+    for (const [lossName, lose] of losses) {
+      it.effect(`${toolName} fails Disconnected once the device is ${lossName}, never an answer from size 0`, () =>
+        Effect.gen(function*() {
+          const { inner, other, registry } = yield* setup
+          yield* lose(registry, inner)
+          const error = yield* Effect.flip(run(inner, other))
+          expect(error._tag).toBe("Disconnected")
+        }))
+    }
   }
 })

@@ -35,12 +35,20 @@ export const brokenDevice = (name: string, reason: InvalidRequest): BlockDeviceS
   }
 }
 
-/** Whether an argument in an options position is options (an object that is not a device, or nothing). */
+/**
+ * Whether an argument in an options position reads as options: nothing, or
+ * a plain object (prototype `Object.prototype` or `null`) that is not a
+ * device. Anything else there (`null`, a number, a typed array, a Proxy
+ * whose traps throw) is taken for a bad device of the data-first form, so
+ * `overlay(base, null)` or `copy(src, 42)` fail rather than return a function.
+ */
 export const isOptionsArgument = (value: unknown): boolean => {
   if (value === undefined) return true
   try {
-    return typeof value === "object" && value !== null && !(TypeId in value)
+    if (typeof value !== "object" || value === null || TypeId in value) return false
+    const prototype: unknown = Reflect.getPrototypeOf(value)
+    return prototype === Object.prototype || prototype === null
   } catch {
-    return true
+    return false
   }
 }
