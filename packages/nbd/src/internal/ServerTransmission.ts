@@ -39,6 +39,8 @@ const maxReadChunks = 64
 const maxDescriptors = 16384
 /** Replies held for one batched write at most. */
 const maxOutbox = 256
+/** Reply bytes held for one batched write at most. */
+const maxOutboxBytes = 1024 * 1024
 /** Zeros written per step for `WRITE_ZEROES` with `NO_HOLE`. */
 const zeroStep = 1024 * 1024
 
@@ -87,11 +89,15 @@ export const transmit = <E>(
     // Replies produced while the reader works through requests it already holds wait here and
     // go out together, in one system call, before the reader next waits for anything.
     let outbox: Array<Uint8Array> = []
+    let outboxBytes = 0
     let batching = false
 
     const send = (chunks: readonly [Uint8Array, ...Array<Uint8Array>]): Effect.Effect<void, E> => {
-      if (batching && outbox.length < maxOutbox) {
-        for (let i = 0; i < chunks.length; i++) outbox.push(chunks[i]!)
+      if (batching && outbox.length < maxOutbox && outboxBytes < maxOutboxBytes) {
+        for (let i = 0; i < chunks.length; i++) {
+          outbox.push(chunks[i]!)
+          outboxBytes += chunks[i]!.length
+        }
         return Effect.void
       }
       return chunks.length === 1 ? sender.write(chunks[0]) : sender.writeAll(chunks)
@@ -102,6 +108,7 @@ export const transmit = <E>(
       if (outbox.length === 0) return Effect.void
       const batch = outbox as unknown as readonly [Uint8Array, ...Array<Uint8Array>]
       outbox = []
+      outboxBytes = 0
       return sender.writeAll(batch)
     })
 

@@ -29,6 +29,7 @@ export const server = (
   options: {
     readonly exports?: ReadonlyArray<{ name: string; device: BlockDeviceShape; description?: string; readOnly?: boolean }>
     readonly maxInFlight?: number
+    readonly maxInFlightBytes?: number
     readonly handshakeTimeoutMillis?: number
   } = {}
 ) =>
