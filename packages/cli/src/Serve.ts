@@ -205,8 +205,9 @@ const run = (config: ServeConfig) =>
         : {})
     }).pipe(Effect.mapError((error) => new CommandLineError({ message: error.message })))
     yield* Console.log(server.uri(config.exportName))
+    const powerNote = simulator === undefined ? "" : `; kill -USR1 ${process.pid} makes it lose power`
+    yield* Console.error(`effect-block serve: pid ${process.pid}${powerNote}`)
     if (simulator !== undefined) {
-      yield* Console.error(`effect-block serve: pid ${process.pid}; kill -USR1 ${process.pid} makes it lose power`)
       const { queue } = yield* powerFailures
       while (true) {
         yield* Queue.take(queue)
