@@ -204,11 +204,13 @@ const run = (config: ServeConfig) =>
         ? { socket: config.socket.value }
         : {})
     }).pipe(Effect.mapError((error) => new CommandLineError({ message: error.message })))
+    // Listen for SIGUSR1 before telling anyone where we are: Node's default for it starts the inspector.
+    const power = simulator === undefined ? undefined : yield* powerFailures
     yield* Console.log(server.uri(config.exportName))
     const powerNote = simulator === undefined ? "" : `; kill -USR1 ${process.pid} makes it lose power`
     yield* Console.error(`effect-block serve: pid ${process.pid}${powerNote}`)
-    if (simulator !== undefined) {
-      const { queue } = yield* powerFailures
+    if (simulator !== undefined && power !== undefined) {
+      const { queue } = power
       while (true) {
         yield* Queue.take(queue)
         const state = yield* server.whileDisconnected(simulator.crash()).pipe(Effect.result)

@@ -82,7 +82,7 @@ describe("parseSize", () => {
 })
 
 describe("effect-block --help", () => {
-  it("documents the subcommands and every serve flag", () => {
+  it("documents the subcommands and every serve flag", { timeout: 60_000 }, () => {
     const top = run(["--help"])
     expect(top.status).toBe(0)
     expect(top.stdout).toContain("serve")
@@ -105,7 +105,7 @@ describe("bad flags", () => {
     [["serve", "--bad-sectors", "1-2"], "--bad-sectors"],
     [["serve", "--bogus"], "--bogus"],
     [["serve", "--host", "::1"], "--host"]
-  ])("%j is one line on stderr naming %s, exit code 1", (args, flag) => {
+  ])("%j is one line on stderr naming %s, exit code 1", { timeout: 30_000 }, (args, flag) => {
     const result = run(args)
     expect(result.status).toBe(1)
     const lines = result.stderr.trim().split("\n")
@@ -116,7 +116,7 @@ describe("bad flags", () => {
 })
 
 describe("effect-block serve", () => {
-  it("prints the export's URI once it accepts connections, and exits 0 on SIGTERM", async () => {
+  it("prints the export's URI once it accepts connections, and exits 0 on SIGTERM", { timeout: 60_000 }, async () => {
     const socket = tempSocket()
     const server = await startServe(["--size", "1MiB", "--socket", socket, "--export", "disk"])
     try {
@@ -129,7 +129,7 @@ describe("effect-block serve", () => {
     expect(Fs.existsSync(socket)).toBe(false)
   })
 
-  it("with --crash, SIGUSR1 crashes into a seeded state and prints it, and the server keeps serving", async () => {
+  it("with --crash, SIGUSR1 crashes into a seeded state and prints it, and the server keeps serving", { timeout: 60_000 }, async () => {
     const socket = tempSocket()
     const server = await startServe(["--size", "1MiB", "--socket", socket, "--crash", "--seed", "7"])
     try {
@@ -145,7 +145,7 @@ describe("effect-block serve", () => {
     }
   })
 
-  it("a socket path that cannot be bound is one line naming it, exit code 1", () => {
+  it("a socket path that cannot be bound is one line naming it, exit code 1", { timeout: 30_000 }, () => {
     const result = run(["serve", "--socket", "/nonexistent-dir/x.sock"])
     expect(result.status).toBe(1)
     expect(result.stderr.trim().split("\n")).toHaveLength(1)

@@ -235,6 +235,8 @@ export const make = (options: typeof NbdServerOptions.Encoded): Effect.Effect<Nb
         if (net._tag === "Some") {
           const conn = net.value
           if (typeof conn.setNoDelay === "function") conn.setNoDelay(true)
+          // Each request in flight may wait for the socket to drain, with its own listeners.
+          conn.setMaxListeners(limits.maxInFlight + 16)
           yield* Effect.addFinalizer((exit) =>
             Effect.sync(() => {
               // A hang-up or a shutdown closes at once; a clean end lets the last replies drain a moment.
