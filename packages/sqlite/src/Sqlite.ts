@@ -54,8 +54,8 @@ export type Storage =
   }
 
 /**
- * The options of {@link SqliteShape.open}, decoded: a malformed one fails
- * `InvalidRequest` naming it.
+ * The options of {@link SqliteShape.open}, decoded: a malformed one (or an
+ * unknown key, or `null` for an absent one) fails `InvalidRequest` naming it.
  *
  * - `journalMode`: `"DELETE"` (the default), `"TRUNCATE"`, `"PERSIST"` or
  *   `"WAL"`. WAL runs in exclusive locking mode (as every connection here
@@ -280,7 +280,7 @@ const makeDatabase = (sqlite3: SqliteApi, db: number, mount: Mount): Database =>
 const make = (sqlite3: SqliteApi, vfs: BlockVfs, vfsName: string): SqliteShape => {
   const open = (storage: Storage, options: OpenOptions = {}) =>
     Effect.gen(function*() {
-      const decoded = yield* Schema.decodeUnknownEffect(OpenOptions)(options).pipe(
+      const decoded = yield* Schema.decodeUnknownEffect(OpenOptions, { onExcessProperty: "error" })(options).pipe(
         Effect.mapError((error) => invalid("open", `bad options: ${error.message}`))
       )
       const regions = yield* regionsOf(storage)

@@ -97,6 +97,45 @@ describe("open", () => {
       })
     ))
 
+  it.effect.each([
+    ["null for an option", { synchronous: null }, "synchronous"],
+    ["an unknown key", { journal_mode: "WAL" }, "journal_mode"],
+    ["a page size that is not a power of two", { pageSize: 1000 }, "pageSize"],
+    ["a sync mode that does not exist", { sync: "sometimes" }, "sync"]
+  ])("rejects %s, naming it", ([, options, name]) =>
+    withDisk((sqlite, device) =>
+      Effect.gen(function*() {
+        const error = yield* Effect.flip(sqlite.open(device, options as never))
+        expect(error._tag).toBe("InvalidRequest")
+        expect(error.message).toContain(name)
+      })
+    ))
+
+  it.effect.each(["TRUNCATE", "PERSIST"] as const)("keeps what was committed in journal mode %s", (journalMode) =>
+    withDisk((sqlite, device) =>
+      Effect.gen(function*() {
+        yield* Effect.scoped(Effect.gen(function*() {
+          const db = yield* sqlite.open(device, { journalMode })
+          yield* db.exec("CREATE TABLE t(x INTEGER)")
+          for (let i = 1; i <= 4; i++) yield* db.exec("INSERT INTO t VALUES (?)", [i])
+        }))
+        const rows = yield* Effect.scoped(Effect.flatMap(
+          sqlite.open(device, { journalMode }),
+          (db) => db.query("SELECT sum(x) AS total FROM t")
+        ))
+        expect(rows).toEqual([{ total: 10 }])
+      })
+    ))
+
+  it.effect("creates the database with the given page size", () =>
+    withDisk((sqlite, device) =>
+      Effect.gen(function*() {
+        const db = yield* sqlite.open(device, { pageSize: 1024 })
+        yield* db.exec("CREATE TABLE t(x)")
+        expect(yield* db.query("PRAGMA page_size")).toEqual([{ page_size: 1024 }])
+      })
+    ))
+
   it.effect("rejects a device too small for the three files", () =>
     withDisk((sqlite, device) =>
       Effect.gen(function*() {
@@ -165,6 +204,29 @@ describe("query", () => {
         const error = yield* Effect.flip(db.query("SELECT ?", [{} as unknown as string]))
         expect(error._tag).toBe("InvalidRequest")
         expect(error.message).toContain("params[0]")
+      })
+    ))
+
+  it.effect("fails SQLITE_FULL when the database outgrows its region, and stays usable", () =>
+    withDisk((sqlite, device) =>
+      Effect.gen(function*() {
+        const db = yield* sqlite.open(device)
+        yield* db.exec("CREATE TABLE t(x BLOB)")
+        const error = yield* Effect.flip(db.exec("INSERT INTO t VALUES (zeroblob(600000))"))
+        expect(error._tag).toBe("SqliteError")
+        if (error._tag === "SqliteError") expect(error.code & 0xff).toBe(13)
+        yield* db.exec("INSERT INTO t VALUES (zeroblob(1000))")
+        expect(yield* db.query("SELECT count(*) AS n FROM t")).toEqual([{ n: 1 }])
+      }), 1024))
+
+  it.effect("rejects params that are a revoked Proxy", () =>
+    withDisk((sqlite, device) =>
+      Effect.gen(function*() {
+        const db = yield* sqlite.open(device)
+        const { proxy, revoke } = Proxy.revocable<Array<number>>([], {})
+        revoke()
+        const error = yield* Effect.flip(db.query("SELECT ?", proxy))
+        expect(error._tag).toBe("InvalidRequest")
       })
     ))
 
