@@ -17,9 +17,11 @@
  *
  * @since 0.1.0
  */
-import type { BlockDevice, BlockDeviceShape } from "@effect-block/block"
-import type * as Effect from "effect/Effect"
-import type * as Layer from "effect/Layer"
+import { type BlockDevice, type BlockDeviceShape, InvalidRequest } from "@effect-block/block"
+import { describeValue } from "@effect-block/block/Implementer"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
 import { concurrencyRules } from "./conformance/Concurrency.js"
 import { discardRules } from "./conformance/Discard.js"
@@ -28,13 +30,16 @@ import { flushRules } from "./conformance/Flush.js"
 import { infoRules } from "./conformance/Info.js"
 import { readRules } from "./conformance/Read.js"
 import { resizeRules } from "./conformance/Resize.js"
-import type { ConformanceRule, ConformanceViolation } from "./conformance/Rule.js"
+import { type ConformanceRule, ConformanceViolation, rule } from "./conformance/Rule.js"
 import { seekRules } from "./conformance/Seek.js"
 import { beneathRules } from "./conformance/Beneath.js"
 import { destroyRules } from "./conformance/Destroy.js"
 import { handleRules } from "./conformance/Handles.js"
 import { readOnlyRules } from "./conformance/ReadOnly.js"
 import { writeRules } from "./conformance/Write.js"
+import { RuleFailed } from "./internal/ConformanceKit.js"
+import { isLayer } from "./internal/Guards.js"
+import { decodeOptions } from "./internal/Options.js"
 
 export { type ConformanceRule, ConformanceViolation } from "./conformance/Rule.js"
 
@@ -97,6 +102,35 @@ export interface ConformanceOptions<R = never> {
   readonly controls?: ConformanceControls<R> | undefined
 }
 
+/** A control: any Effect (what it needs is checked by the types, not at run time). */
+const Control = Schema.declare((value: unknown): value is Effect.Effect<unknown, unknown, unknown> => Effect.isEffect(value), {
+  expected: "an Effect"
+})
+
+/**
+ * The conformance options as an `effect/Schema` struct: `conformanceRules`
+ * and `conformance` decode their options with it, so a malformed option
+ * (`seed: "7"`, `resize: null`, a control that is not an Effect, a typo'd
+ * name) is reported naming it, as the one rule the suite then has.
+ *
+ * @since 0.2.0
+ */
+export const ConformanceOptions = Schema.Struct({
+  resize: Schema.optional(Schema.Boolean),
+  discard: Schema.optional(Schema.Boolean),
+  seek: Schema.optional(Schema.Boolean),
+  seed: Schema.optional(Schema.Number.check(Schema.isInt())),
+  runs: Schema.optional(Schema.Number.check(Schema.isInt(), Schema.isBetween({ minimum: 1, maximum: 100_000 }))),
+  controls: Schema.optional(Schema.Struct({
+    connect: Schema.optional(Control),
+    connectReadOnly: Schema.optional(Control),
+    destroy: Schema.optional(Control),
+    beneath: Schema.optional(Control)
+  }))
+})
+
+const decodeConformanceOptions = decodeOptions(ConformanceOptions, "conformance")
+
 /**
  * Every rule of the contract, as data, for a device with the given
  * capabilities and controls. `conformance` (from
@@ -106,10 +140,16 @@ export interface ConformanceOptions<R = never> {
  * @since 0.1.0
  */
 export const conformanceRules = <R = never>(options: ConformanceOptions<R> = {}): ReadonlyArray<ConformanceRule<R>> => {
-  const discard = options.discard ?? true
-  const resize = options.resize ?? true
-  const seek = options.seek ?? true
-  const controls = options.controls ?? {}
+  const decoded = decodeConformanceOptions(options)
+  if (decoded instanceof InvalidRequest) {
+    // The list is data, so a bad option becomes the one rule it breaks, failing with the decoder's message.
+    return [rule("options", "the conformance options are valid", Effect.fail(new RuleFailed({ message: decoded.message })))]
+  }
+  const discard = decoded.discard ?? true
+  const resize = decoded.resize ?? true
+  const seek = decoded.seek ?? true
+  // The decoder has checked that each control is an Effect; their requirements are the caller's `R`.
+  const controls = (decoded.controls ?? {}) as ConformanceControls<R>
   return [
     ...infoRules,
     ...readRules,
@@ -117,8 +157,8 @@ export const conformanceRules = <R = never>(options: ConformanceOptions<R> = {})
     ...flushRules,
     ...discardRules(discard),
     ...resizeRules(resize),
-    ...seekRules("seekMapped", seek, discard, options),
-    ...seekRules("seekUnmapped", seek, discard, options),
+    ...seekRules("seekMapped", seek, discard, decoded),
+    ...seekRules("seekUnmapped", seek, discard, decoded),
     ...disconnectRules,
     ...concurrencyRules,
     ...(controls.connect === undefined ? [] : handleRules(controls.connect)),
@@ -130,12 +170,33 @@ export const conformanceRules = <R = never>(options: ConformanceOptions<R> = {})
 
 /**
  * Runs one rule against a device layer: succeeds if the device keeps the
- * rule, fails with {@link ConformanceViolation} otherwise. Use it to check a
- * device outside vitest, or to show that a rule catches a broken device.
+ * rule, fails with {@link ConformanceViolation} otherwise (also when `rule`
+ * is not a rule or `layer` not a layer). Use it to check a device outside
+ * vitest, or to show that a rule catches a broken device.
  *
  * @since 0.1.0
  */
 export const runRule = <R, E>(
   rule: ConformanceRule<R>,
   layer: Layer.Layer<BlockDevice | NoInfer<R>, E>
-): Effect.Effect<void, ConformanceViolation> => rule.run(layer)
+): Effect.Effect<void, ConformanceViolation> =>
+  Effect.suspend(() => {
+    const refused = (message: string) =>
+      Effect.fail(new ConformanceViolation({ operation: "runRule", rule: "(none)", message: `runRule: ${message}` }))
+    let run: unknown
+    try {
+      run = typeof rule === "object" && rule !== null ? rule.run : undefined
+    } catch {
+      return refused(`reading rule ${describeValue(rule)} threw`)
+    }
+    if (typeof run !== "function") return refused(`rule ${describeValue(rule)} is not a conformance rule`)
+    if (!isLayer(layer)) return refused(`layer ${describeValue(layer)} is not a Layer`)
+    try {
+      const result: unknown = run.call(rule, layer)
+      return Effect.isEffect(result) ?
+        result as Effect.Effect<void, ConformanceViolation> :
+        refused(`rule ${describeValue(rule)} is not a conformance rule: its run gave no Effect`)
+    } catch {
+      return refused(`rule ${describeValue(rule)} threw when run`)
+    }
+  })

@@ -21,11 +21,12 @@ import {
   BlockDevice,
   type BlockDeviceShape,
   InvalidRequest,
+  isBlockDevice,
   IOError,
   type ReadError,
   type WriteError
 } from "@effect-block/block"
-import { checkRange, subBuffers } from "@effect-block/block/Implementer"
+import { checkRange, describeValue, subBuffers } from "@effect-block/block/Implementer"
 import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -49,9 +50,10 @@ export interface FaultInjectorShape {
    * device is reached directly, as if there were no injector (bad sectors
    * are remembered and fail reads again once faults are back on). Random
    * choices are numbered by operation, so turning faults off for a while
-   * does not change which of the later operations fail.
+   * does not change which of the later operations fail. Anything but a
+   * boolean fails `InvalidRequest` and changes nothing.
    */
-  readonly setEnabled: (on: boolean) => Effect.Effect<void>
+  readonly setEnabled: (on: boolean) => Effect.Effect<void, InvalidRequest>
   /** Whether faults are on now. */
   readonly enabled: Effect.Effect<boolean>
   /** Every fault injected so far, oldest first. */
@@ -167,6 +169,14 @@ export const faultInjector = (
   options?: FaultInjectorOptions
 ): Effect.Effect<{ readonly device: BlockDeviceShape; readonly injector: FaultInjectorShape }, InvalidRequest> =>
   Effect.suspend(() => {
+    if (!isBlockDevice(device)) {
+      return Effect.fail(
+        new InvalidRequest({
+          operation: operationName,
+          message: `${operationName}: device ${describeValue(device)} is not a BlockDevice`
+        })
+      )
+    }
     const decoded = decodeFaultInjectorOptions(options)
     if (decoded instanceof InvalidRequest) return Effect.fail(decoded)
     return Effect.flatMap(device.info, (info) => {
@@ -317,8 +327,17 @@ const build = (
   const injector: FaultInjectorShape = {
     seed: settings.seed,
     setEnabled: (on) =>
-      Effect.sync(() => {
+      Effect.suspend(() => {
+        if (typeof on !== "boolean") {
+          return Effect.fail(
+            new InvalidRequest({
+              operation: "setEnabled",
+              message: `FaultInjector setEnabled: ${describeValue(on)} is not a boolean`
+            })
+          )
+        }
         enabled = on
+        return Effect.void
       }),
     enabled: Effect.sync(() => enabled),
     ledger: Effect.sync(() => ledger.slice()),

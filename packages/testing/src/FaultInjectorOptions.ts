@@ -8,13 +8,11 @@
  *
  * @since 0.2.0
  */
-import { InvalidRequest } from "@effect-block/block"
-import { describeValue } from "@effect-block/block/Implementer"
+import type { InvalidRequest } from "@effect-block/block"
 import * as Duration from "effect/Duration"
-import * as Exit from "effect/Exit"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
-import * as SchemaIssue from "effect/SchemaIssue"
+import { decodeOptions } from "./internal/Options.js"
 
 /** Whether `value` is a `Duration.Input` that decodes to a finite, non-negative duration. */
 const isLatency = (value: unknown): value is Duration.Input => {
@@ -146,48 +144,6 @@ export const FaultInjectorOptions = Schema.Struct({
  */
 export interface FaultInjectorOptions extends Schema.Schema.Type<typeof FaultInjectorOptions> {}
 
-const operation = "FaultInjector"
-
-const invalid = (message: string) => new InvalidRequest({ operation, message: `${operation}: ${message}` })
-
-/** `latency.read`, `badSectors[0].start`: a path as an option name. */
-const optionName = (path: ReadonlyArray<PropertyKey>): string =>
-  path.map((key, i) => typeof key === "number" ? `[${key}]` : i === 0 ? String(key) : `.${String(key)}`).join("")
-
-/** The first problem in an issue tree, with the path that leads to it. */
-const firstProblem = (
-  issue: SchemaIssue.Issue,
-  path: ReadonlyArray<PropertyKey>
-): { readonly path: ReadonlyArray<PropertyKey>; readonly issue: SchemaIssue.Issue } => {
-  switch (issue._tag) {
-    case "Pointer":
-      return firstProblem(issue.issue, [...path, ...issue.path])
-    case "Composite":
-      return firstProblem(issue.issues[0], path)
-    case "AnyOf":
-      return issue.issues[0] === undefined ? { path, issue } : firstProblem(issue.issues[0], path)
-    default:
-      return { path, issue }
-  }
-}
-
-const formatIssue = SchemaIssue.makeFormatterDefault()
-
-/** The schema's own words for one problem: its first line, without the path the message repeats. */
-const schemaWords = (issue: SchemaIssue.Issue): string =>
-  (formatIssue(issue).split("\n")[0] ?? "").replace(/, got .*$/, "").replace(/^Expected /, "expected ")
-
-/** One line naming the bad option, its value, and what it should be. */
-const describeIssue = (issue: SchemaIssue.Issue): string => {
-  const problem = firstProblem(issue, [])
-  const name = optionName(problem.path)
-  if (problem.issue._tag === "UnexpectedKey") {
-    return `${name} is not an option (the options are ${Object.keys(FaultInjectorOptions.fields).join(", ")})`
-  }
-  const value = SchemaIssue.hasInput(problem.issue) ? ` ${describeValue(problem.issue.input)}` : ""
-  return `${name === "" ? "options" : `option ${name}`}${value} is invalid: ${schemaWords(problem.issue)}`
-}
-
 /**
  * Decodes `options` (anything a caller passes, `undefined` for none) into
  * the fault injector's options, or the `InvalidRequest` that names the first
@@ -196,21 +152,7 @@ const describeIssue = (issue: SchemaIssue.Issue): string => {
  *
  * @since 0.2.0
  */
-export const decodeFaultInjectorOptions = (options: unknown): FaultInjectorOptions | InvalidRequest => {
-  let exit: Exit.Exit<FaultInjectorOptions, Schema.SchemaError>
-  try {
-    exit = Schema.decodeUnknownExit(FaultInjectorOptions)(options === undefined ? {} : options, { onExcessProperty: "error", reportInput: true })
-  } catch (thrown) {
-    return invalid(`reading the options threw: ${describeValue(thrown)}`)
-  }
-  if (Exit.isSuccess(exit)) return exit.value
-  const reason = exit.cause.reasons[0]
-  if (reason !== undefined && reason._tag === "Fail") {
-    try {
-      return invalid(describeIssue(reason.error.issue))
-    } catch {
-      return invalid("the options are malformed")
-    }
-  }
-  return invalid(`reading the options threw: ${reason?._tag === "Die" ? describeValue(reason.defect) : "interrupted"}`)
-}
+export const decodeFaultInjectorOptions: (options: unknown) => FaultInjectorOptions | InvalidRequest = decodeOptions(
+  FaultInjectorOptions,
+  "FaultInjector"
+)

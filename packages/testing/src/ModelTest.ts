@@ -14,23 +14,20 @@
  *
  * @since 0.1.0
  */
-import {
-  BlockDevice,
-  type BlockDeviceShape,
-  formatError,
-  type Info,
-  type Snapshot,
-  Snapshots,
-  type SnapshotsShape
-} from "@effect-block/block"
+import { BlockDevice, InvalidRequest, type Snapshot, Snapshots } from "@effect-block/block"
+import { describeValue, SectorNumber } from "@effect-block/block/Implementer"
 import * as Arbitrary from "effect/Arbitrary"
 import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
-import type * as Layer from "effect/Layer"
+import * as Exit from "effect/Exit"
+import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Random from "effect/Random"
 import * as Schema from "effect/Schema"
-import { checkSeek, firstDifference, isFilledWith, pattern } from "./internal/ConformanceKit.js"
+import { modelCommands } from "./internal/ModelCommands.js"
+import { isLayer } from "./internal/Guards.js"
+import { decodeOptions } from "./internal/Options.js"
+import { compare, Model, reachFor, runStep, type Settings } from "./internal/ModelSteps.js"
 
 /**
  * One step of a model test. Sector numbers are absolute and may fall past
@@ -41,15 +38,15 @@ import { checkSeek, firstDifference, isFilledWith, pattern } from "./internal/Co
  * @since 0.1.0
  */
 export const ModelCommand = Schema.Union([
-  Schema.TaggedStruct("Write", { sectorStart: Schema.Number, sectors: Schema.Number, fill: Schema.Number }),
-  Schema.TaggedStruct("Read", { sectorStart: Schema.Number, sectors: Schema.Number }),
-  Schema.TaggedStruct("Discard", { sectorStart: Schema.Number, sectors: Schema.Number }),
-  Schema.TaggedStruct("Resize", { sizeSectors: Schema.Number }),
+  Schema.TaggedStruct("Write", { sectorStart: SectorNumber, sectors: SectorNumber, fill: SectorNumber }),
+  Schema.TaggedStruct("Read", { sectorStart: SectorNumber, sectors: SectorNumber }),
+  Schema.TaggedStruct("Discard", { sectorStart: SectorNumber, sectors: SectorNumber }),
+  Schema.TaggedStruct("Resize", { sizeSectors: SectorNumber }),
   Schema.TaggedStruct("Flush", {}),
-  Schema.TaggedStruct("SeekMapped", { from: Schema.Number }),
-  Schema.TaggedStruct("SeekUnmapped", { from: Schema.Number }),
+  Schema.TaggedStruct("SeekMapped", { from: SectorNumber }),
+  Schema.TaggedStruct("SeekUnmapped", { from: SectorNumber }),
   Schema.TaggedStruct("Snapshot", {}),
-  Schema.TaggedStruct("Restore", { snapshot: Schema.Number }),
+  Schema.TaggedStruct("Restore", { snapshot: SectorNumber }),
   Schema.TaggedStruct("Disconnect", {})
 ])
 
@@ -58,36 +55,89 @@ export const ModelCommand = Schema.Union([
  */
 export type ModelCommand = typeof ModelCommand.Type
 
+const Count = (minimum: number, maximum: number) =>
+  Schema.Number.check(Schema.isInt(), Schema.isBetween({ minimum, maximum }))
+
 /**
- * How to run a model test. Capabilities (`resize`, `discard`, `seek`) mean
- * what they mean for the conformance suite: `false` makes the model expect
- * `Unimplemented` or the "everything mapped" seek defaults.
+ * How to run a model test, as an `effect/Schema` struct: `runModel` and
+ * `runCommands` decode their options with it, so a malformed option is an
+ * `InvalidRequest` naming it. Capabilities (`resize`, `discard`, `seek`)
+ * mean what they mean for the conformance suite: `false` makes the model
+ * expect `Unimplemented` or the "everything mapped" seek defaults.
  *
  * @since 0.1.0
  */
-export interface ModelOptions {
+export const ModelOptions = Schema.Struct({
   /** Replays a run exactly, shrinking included. Default: a random seed, printed on failure. */
-  readonly seed?: number | undefined
-  /** How many random sequences to try (default 100). */
-  readonly runs?: number | undefined
-  /** The longest sequence, in commands (default 40). */
-  readonly steps?: number | undefined
+  seed: Schema.optional(Schema.Number.check(Schema.isInt())),
+  /** How many random sequences to try, 1 to 100000 (default 100). */
+  runs: Schema.optional(Count(1, 100_000)),
+  /** The longest sequence, in commands, 0 to 10000 (default 40). */
+  steps: Schema.optional(Count(0, 10_000)),
   /**
-   * How many sectors the commands address (default: the device size, at most
-   * 64). Commands reach a quarter beyond it, so some fall past the end, and
-   * resizes stay within it plus that quarter.
+   * How many sectors the commands address, 1 to 1048576 (default: the
+   * device size, at most 64). Commands reach a quarter beyond it, so some
+   * fall past the end, and resizes stay within it plus that quarter.
    */
-  readonly sectors?: number | undefined
+  sectors: Schema.optional(Count(1, 1_048_576)),
   /** Whether to generate Snapshot and Restore (default: when the layer also provides `Snapshots`). */
-  readonly snapshots?: boolean | undefined
+  snapshots: Schema.optional(Schema.Boolean),
   /** Whether to generate Disconnect (default true). */
-  readonly disconnect?: boolean | undefined
-  readonly resize?: boolean | undefined
-  readonly discard?: boolean | undefined
-  readonly seek?: boolean | undefined
-  /** A bound on the shrinking search (default: Effect's). */
-  readonly maxShrinks?: number | undefined
+  disconnect: Schema.optional(Schema.Boolean),
+  /** Whether the device can resize (default true). */
+  resize: Schema.optional(Schema.Boolean),
+  /** Whether the device can discard (default true). */
+  discard: Schema.optional(Schema.Boolean),
+  /** Whether the device can seek (default true). */
+  seek: Schema.optional(Schema.Boolean),
+  /** A bound on the shrinking search, 0 to 100000 (default: Effect's). */
+  maxShrinks: Schema.optional(Count(0, 100_000))
+})
+
+/**
+ * @since 0.1.0
+ */
+export interface ModelOptions extends Schema.Schema.Type<typeof ModelOptions> {}
+
+const decodeModelOptions = decodeOptions(ModelOptions, "modelTest")
+
+const decodeCommands = Schema.decodeUnknownExit(Schema.Array(ModelCommand))
+
+/** The most the reference model holds: it is one flat array in memory. */
+const maxModelBytes = 64 * 1024 * 1024
+
+/** The commands, read once into fresh plain values, or the InvalidRequest saying which is malformed. */
+const readCommands = (commands: unknown): ReadonlyArray<ModelCommand> | InvalidRequest => {
+  try {
+    const exit = decodeCommands(commands)
+    if (Exit.isSuccess(exit)) return exit.value
+    const reason = exit.cause.reasons[0]
+    const detail = reason?._tag === "Fail" ? reason.error.message.split("\n").slice(0, 2).join(" ") : "reading them threw"
+    return new InvalidRequest({ operation: "runCommands", message: `runCommands: the commands are malformed: ${detail}` })
+  } catch {
+    return new InvalidRequest({ operation: "runCommands", message: "runCommands: the commands are malformed: reading them threw" })
+  }
 }
+
+/** The last sector a command may touch, plus one: how many sectors the model must hold for it. */
+const extentOf = (command: ModelCommand): number => {
+  switch (command._tag) {
+    case "Write":
+    case "Read":
+    case "Discard":
+      return command.sectorStart + command.sectors
+    case "Resize":
+      return command.sizeSectors
+    case "SeekMapped":
+    case "SeekUnmapped":
+      return command.from
+    default:
+      return 0
+  }
+}
+
+const notALayer = (operation: string, layer: unknown) =>
+  new InvalidRequest({ operation, message: `${operation}: layer ${describeValue(layer)} is not a Layer` })
 
 /**
  * The device and the model disagreed at `step` (0-based) of a sequence.
@@ -126,19 +176,20 @@ export interface ModelReport {
   readonly runs: number
 }
 
-/** The settings every step needs, fixed for a whole model test. */
-interface Settings {
-  readonly resize: boolean
-  readonly discard: boolean
-  readonly seek: boolean
-}
-
 /**
  * Renders a command the way failures list it.
  *
  * @since 0.1.0
  */
 export const formatCommand = (command: ModelCommand): string => {
+  try {
+    return formatKnown(command)
+  } catch {
+    return "(a malformed command)"
+  }
+}
+
+const formatKnown = (command: ModelCommand): string => {
   switch (command._tag) {
     case "Write":
       return `Write(sectorStart ${command.sectorStart}, sectors ${command.sectors}, fill ${command.fill})`
@@ -156,182 +207,11 @@ export const formatCommand = (command: ModelCommand): string => {
     case "Snapshot":
     case "Disconnect":
       return command._tag
+    default:
+      return "(a malformed command)"
   }
 }
 
-// ---------------------------------------------------------------------------
-// generation
-// ---------------------------------------------------------------------------
-
-type Kind = ModelCommand["_tag"]
-
-/** How often each command appears; Disconnect is rare because it ends the interesting part. */
-const weights: ReadonlyArray<readonly [Kind, number]> = [
-  ["Write", 28],
-  ["Read", 14],
-  ["Discard", 10],
-  ["Resize", 6],
-  ["Flush", 4],
-  ["SeekMapped", 10],
-  ["SeekUnmapped", 10],
-  ["Snapshot", 6],
-  ["Restore", 6],
-  ["Disconnect", 1]
-]
-
-const between = (minimum: number, maximum: number) =>
-  Arbitrary.schema(Schema.Int.check(Schema.isBetween({ minimum, maximum })))
-
-/**
- * An Arbitrary of command sequences addressing sectors `[0, reach]`. Shrinks
- * by dropping commands and by moving numbers toward 0 (a shrunk command
- * tends toward a small write).
- *
- * @since 0.1.0
- */
-export const modelCommands = (options: {
-  readonly reach: number
-  readonly steps: number
-  readonly snapshots: boolean
-  readonly disconnect: boolean
-}): Arbitrary.Arbitrary<Array<ModelCommand>> => {
-  const table = weights.filter(([kind]) =>
-    (options.snapshots || (kind !== "Snapshot" && kind !== "Restore")) && (options.disconnect || kind !== "Disconnect")
-  )
-  const total = table.reduce((sum, [, weight]) => sum + weight, 0)
-  const kindOf = (roll: number): Kind => {
-    let rest = roll
-    for (const [kind, weight] of table) {
-      if (rest < weight) return kind
-      rest -= weight
-    }
-    return "Write"
-  }
-  const step = Arbitrary.all({
-    roll: between(0, total - 1),
-    a: between(0, options.reach),
-    b: between(0, 8),
-    fill: between(0, 255)
-  }).pipe(Arbitrary.map(({ a, b, fill, roll }): ModelCommand => {
-    const kind = kindOf(roll)
-    switch (kind) {
-      case "Write":
-        return { _tag: "Write", sectorStart: a, sectors: b, fill }
-      case "Read":
-      case "Discard":
-        return { _tag: kind, sectorStart: a, sectors: b }
-      case "Resize":
-        return { _tag: "Resize", sizeSectors: a }
-      case "SeekMapped":
-      case "SeekUnmapped":
-        return { _tag: kind, from: a }
-      case "Restore":
-        return { _tag: "Restore", snapshot: a }
-      case "Flush":
-      case "Snapshot":
-      case "Disconnect":
-        return { _tag: kind }
-    }
-  }))
-  return Arbitrary.array(step, { maxLength: options.steps })
-}
-
-// ---------------------------------------------------------------------------
-// the reference model
-// ---------------------------------------------------------------------------
-
-interface Image {
-  readonly size: number
-  readonly data: Uint8Array
-}
-
-/**
- * The reference model: `size`, and the first `capacity` sectors as one flat
- * array. Sectors past `capacity` are never addressed, so they stay zero.
- */
-class Model {
-  size: number
-  data: Uint8Array
-  connected = true
-  readonly snapshots: Array<Image> = []
-  readonly sectorSize: number
-  readonly capacity: number
-
-  constructor(sizeSectors: number, sectorSize: number, capacity: number) {
-    this.size = sizeSectors
-    this.sectorSize = sectorSize
-    this.capacity = capacity
-    this.data = new Uint8Array(capacity * sectorSize)
-  }
-
-  inRange(sectorStart: number, sectors: number): boolean {
-    return sectorStart + sectors <= this.size
-  }
-
-  write(sectorStart: number, bytes: Uint8Array): void {
-    this.data.set(bytes, sectorStart * this.sectorSize)
-  }
-
-  zero(sectorStart: number, sectors: number): void {
-    const end = Math.min(sectorStart + sectors, this.capacity)
-    if (sectorStart < end) this.data.fill(0, sectorStart * this.sectorSize, end * this.sectorSize)
-  }
-
-  resize(sizeSectors: number): void {
-    if (sizeSectors < this.size) this.zero(sizeSectors, this.capacity)
-    this.size = sizeSectors
-  }
-
-  /** The bytes of the sectors the model knows, up to the size. */
-  visible(): Uint8Array {
-    return this.data.subarray(0, Math.min(this.size, this.capacity) * this.sectorSize)
-  }
-
-  nonZeroSectors(): ReadonlyArray<boolean> {
-    const result: Array<boolean> = []
-    for (let s = 0; s < Math.min(this.size, this.capacity); s++) {
-      result.push(!isFilledWith(this.data.subarray(s * this.sectorSize, (s + 1) * this.sectorSize), 0))
-    }
-    return result
-  }
-}
-
-// ---------------------------------------------------------------------------
-// running one sequence
-// ---------------------------------------------------------------------------
-
-interface DeviceError {
-  readonly _tag: string
-  readonly message: string
-}
-
-type Outcome<A> = { readonly _tag: "Ok"; readonly value: A } | { readonly _tag: "Failed"; readonly error: DeviceError }
-
-const attempt = <A>(effect: Effect.Effect<A, DeviceError>): Effect.Effect<Outcome<A>> =>
-  Effect.match(effect, {
-    onSuccess: (value): Outcome<A> => ({ _tag: "Ok", value }),
-    onFailure: (error): Outcome<A> => ({ _tag: "Failed", error })
-  })
-
-/** The error tag the model expects for a call, or undefined if it should succeed. */
-type Expected = string | undefined
-
-const describeOutcome = (outcome: Outcome<unknown>) =>
-  outcome._tag === "Ok" ? "succeeded" : `failed ${formatError(outcome.error)}`
-
-/** The buffers a write is given: one, two, or a view with a non-zero offset, chosen by `fill`. */
-const writeBuffers = (bytes: Uint8Array, sectorSize: number, fill: number): ReadonlyArray<Uint8Array> => {
-  const sectors = bytes.length / sectorSize
-  if (fill % 3 === 0 && sectors >= 2) {
-    return [bytes.slice(0, sectorSize), bytes.slice(sectorSize)]
-  }
-  if (fill % 3 === 1) {
-    const backing = new Uint8Array(bytes.length + 6)
-    backing.set(bytes, 3)
-    return [backing.subarray(3, 3 + bytes.length)]
-  }
-  return [bytes.slice()]
-}
 
 /**
  * Runs one sequence against a fresh device from `layer` and the model,
@@ -345,7 +225,21 @@ export const runCommands = <E>(
   layer: Layer.Layer<BlockDevice, E>,
   commands: ReadonlyArray<ModelCommand>,
   options: Pick<ModelOptions, "sectors" | "resize" | "discard" | "seek"> = {}
-): Effect.Effect<void, ModelMismatch> => {
+): Effect.Effect<void, ModelMismatch | InvalidRequest> =>
+  Effect.suspend(() => {
+    if (!isLayer(layer)) return Effect.fail(notALayer("runCommands", layer))
+    const decoded = decodeModelOptions(options)
+    if (decoded instanceof InvalidRequest) return Effect.fail(decoded)
+    const list = readCommands(commands)
+    if (list instanceof InvalidRequest) return Effect.fail(list)
+    return runDecoded(layer, list, decoded)
+  })
+
+const runDecoded = <E>(
+  layer: Layer.Layer<BlockDevice, E>,
+  commands: ReadonlyArray<ModelCommand>,
+  options: ModelOptions
+): Effect.Effect<void, ModelMismatch | InvalidRequest> => {
   const settings: Settings = {
     resize: options.resize ?? true,
     discard: options.discard ?? true,
@@ -362,8 +256,16 @@ export const runCommands = <E>(
     const device = yield* BlockDevice
     const snapshots = yield* Effect.serviceOption(Snapshots)
     const info = yield* device.info
-    const reach = reachFor(info, options.sectors)
-    const model = new Model(info.sizeSectors, info.sectorSize, reach + 9)
+    const capacity = commands.reduce((most, command) => Math.max(most, extentOf(command)), reachFor(info, options.sectors) + 9)
+    if (capacity * info.sectorSize > maxModelBytes) {
+      return yield* Effect.fail(new InvalidRequest({
+        operation: "runCommands",
+        message: `runCommands: the commands reach sector ${capacity - 1}, past the ${
+          Math.floor(maxModelBytes / info.sectorSize)
+        } sectors of ${info.sectorSize} bytes (64 MiB) that the reference model holds`
+      }))
+    }
+    const model = new Model(info.sizeSectors, info.sectorSize, capacity)
     const deviceSnapshots: Array<Snapshot> = []
     for (step = 0; step < commands.length; step++) {
       const problem = yield* runStep(device, Option.getOrUndefined(snapshots), model, deviceSnapshots, commands[step]!, settings)
@@ -375,7 +277,9 @@ export const runCommands = <E>(
   return Effect.provide(body, layer, { local: true }).pipe(
     Effect.catchCause((cause) => {
       const error = Cause.findErrorOption(cause)
-      if (error._tag === "Some" && error.value instanceof ModelMismatch) return Effect.fail(error.value)
+      if (error._tag === "Some" && (error.value instanceof ModelMismatch || error.value instanceof InvalidRequest)) {
+        return Effect.fail(error.value)
+      }
       return Effect.fail(mismatch(
         error._tag === "Some" ?
           `unexpected failure: ${String((error.value as { message?: unknown })?.message ?? error.value)}` :
@@ -384,128 +288,6 @@ export const runCommands = <E>(
     })
   )
 }
-
-const reachFor = (info: Info, sectors: number | undefined) => {
-  const region = Math.max(1, sectors ?? Math.min(info.sizeSectors, 64))
-  return region + Math.ceil(region / 4)
-}
-
-/** Reads the model's whole region back and compares size and contents. */
-const compare = (device: BlockDeviceShape, model: Model) =>
-  Effect.gen(function*() {
-    const { sizeSectors } = yield* device.info
-    if (sizeSectors !== model.size) return `info says ${sizeSectors} sectors, the model ${model.size}`
-    if (!model.connected) return undefined
-    const expected = model.visible()
-    const actual = new Uint8Array(expected.length)
-    const read = yield* attempt(device.read(0, actual))
-    if (read._tag === "Failed") return `reading the device back ${describeOutcome(read)}`
-    const difference = firstDifference(actual, expected, model.sectorSize, 0)
-    return difference === undefined ? undefined : `after the step, ${difference}`
-  })
-
-/** The outcome the model expects: Disconnected first, then Unimplemented, then InvalidRequest. */
-const expectedOf = (model: Model, supported: boolean, valid: boolean): Expected =>
-  !model.connected ? "Disconnected" : !supported ? "Unimplemented" : !valid ? "InvalidRequest" : undefined
-
-const checkOutcome = (what: string, outcome: Outcome<unknown>, expected: Expected): string | undefined => {
-  if (expected === undefined) return outcome._tag === "Ok" ? undefined : `${what} ${describeOutcome(outcome)}, expected success`
-  if (outcome._tag === "Failed" && outcome.error._tag === expected) return undefined
-  return `${what} ${describeOutcome(outcome)}, expected ${expected}`
-}
-
-/** Runs one command on both sides; returns what went wrong, if anything. */
-const runStep = (
-  device: BlockDeviceShape,
-  snapshots: SnapshotsShape | undefined,
-  model: Model,
-  deviceSnapshots: Array<Snapshot>,
-  command: ModelCommand,
-  settings: Settings
-): Effect.Effect<string | undefined> =>
-  Effect.gen(function*() {
-    const { sectorSize } = model
-    switch (command._tag) {
-      case "Write": {
-        const { fill, sectorStart, sectors } = command
-        const bytes = pattern(fill + 1, sectorStart, sectors, sectorSize)
-        const buffers = writeBuffers(bytes, sectorSize, fill)
-        const expected = expectedOf(model, true, model.inRange(sectorStart, sectors))
-        const outcome = yield* attempt(device.write(sectorStart, buffers))
-        // The caller may reuse its buffers at once: scribbling on them must change nothing.
-        for (const buffer of buffers) buffer.fill(0xee)
-        if (expected === undefined && outcome._tag === "Ok") model.write(sectorStart, bytes)
-        return checkOutcome("write", outcome, expected)
-      }
-      case "Read": {
-        const { sectorStart, sectors } = command
-        const buffer = new Uint8Array(sectors * sectorSize).fill(0xa5)
-        const expected = expectedOf(model, true, model.inRange(sectorStart, sectors))
-        const outcome = yield* attempt(device.read(sectorStart, buffer))
-        const problem = checkOutcome("read", outcome, expected)
-        if (problem !== undefined) return problem
-        if (expected === undefined) {
-          const want = model.data.subarray(sectorStart * sectorSize, (sectorStart + sectors) * sectorSize)
-          const difference = firstDifference(buffer, want, sectorSize, sectorStart)
-          return difference === undefined ? undefined : `read returned different data: ${difference}`
-        }
-        if (expected === "InvalidRequest" && !isFilledWith(buffer, 0xa5)) return "a rejected read wrote into the buffer"
-        return undefined
-      }
-      case "Discard": {
-        const { sectorStart, sectors } = command
-        const expected = expectedOf(model, settings.discard, model.inRange(sectorStart, sectors))
-        const outcome = yield* attempt(device.discard(sectorStart, sectors))
-        if (expected === undefined && outcome._tag === "Ok") model.zero(sectorStart, sectors)
-        return checkOutcome("discard", outcome, expected)
-      }
-      case "Resize": {
-        const expected = expectedOf(model, settings.resize, true)
-        const outcome = yield* attempt(device.resize(command.sizeSectors))
-        if (expected === undefined && outcome._tag === "Ok") model.resize(command.sizeSectors)
-        return checkOutcome("resize", outcome, expected)
-      }
-      case "Flush":
-        return checkOutcome("flush", yield* attempt(device.flush), expectedOf(model, true, true))
-      case "SeekMapped":
-      case "SeekUnmapped": {
-        const seek = command._tag === "SeekMapped" ? "seekMapped" : "seekUnmapped"
-        const expected = expectedOf(model, true, command.from <= model.size)
-        const outcome = yield* attempt(device[seek](command.from))
-        const problem = checkOutcome(seek, outcome, expected)
-        if (problem !== undefined || outcome._tag === "Failed") return problem
-        return checkSeek(seek, settings.seek, command.from, outcome.value, model.size, model.nonZeroSectors())
-      }
-      case "Snapshot": {
-        if (snapshots === undefined) return undefined
-        const outcome = yield* attempt(snapshots.snapshot)
-        const problem = checkOutcome("snapshot", outcome, expectedOf(model, true, true))
-        if (problem === undefined && outcome._tag === "Ok") {
-          deviceSnapshots.push(outcome.value)
-          model.snapshots.push({ size: model.size, data: model.data.slice() })
-        }
-        return problem
-      }
-      case "Restore": {
-        const count = deviceSnapshots.length
-        if (snapshots === undefined || count === 0) return undefined
-        const index = command.snapshot % count
-        const outcome = yield* attempt(snapshots.restore(deviceSnapshots[index]!))
-        const expected = expectedOf(model, true, true)
-        const image = model.snapshots[index]!
-        if (expected === undefined && outcome._tag === "Ok") {
-          model.size = image.size
-          model.data = image.data.slice()
-        }
-        return checkOutcome(`restore of snapshot ${index}`, outcome, expected)
-      }
-      case "Disconnect": {
-        yield* device.disconnect
-        model.connected = false
-        return undefined
-      }
-    }
-  })
 
 // ---------------------------------------------------------------------------
 // running many sequences
@@ -546,7 +328,17 @@ const listing = (commands: ReadonlyArray<ModelCommand>, mismatch: ModelMismatch 
 export const runModel = <E>(
   layer: Layer.Layer<BlockDevice, E>,
   options: ModelOptions = {}
-): Effect.Effect<ModelReport, ModelFailure> =>
+): Effect.Effect<ModelReport, ModelFailure | InvalidRequest> =>
+  Effect.suspend(() => {
+    if (!isLayer(layer)) return Effect.fail(notALayer("runModel", layer))
+    const decoded = decodeModelOptions(options)
+    return decoded instanceof InvalidRequest ? Effect.fail(decoded) : runDecodedModel(layer, decoded)
+  })
+
+const runDecodedModel = <E>(
+  layer: Layer.Layer<BlockDevice, E>,
+  options: ModelOptions
+): Effect.Effect<ModelReport, ModelFailure | InvalidRequest> =>
   Effect.gen(function*() {
     const seed = options.seed ?? (yield* Random.nextIntBetween(0, 2 ** 31 - 1))
     const probe = yield* Effect.exit(Effect.provide(
@@ -561,18 +353,27 @@ export const runModel = <E>(
       return yield* Effect.fail(failure(`the layer failed to build: ${Cause.pretty(probe.cause)}`, seed, {}))
     }
     const { info } = probe.value
+    const reach = reachFor(info, options.sectors)
+    if ((reach + 9) * info.sectorSize > maxModelBytes) {
+      return yield* Effect.fail(new InvalidRequest({
+        operation: "runModel",
+        message: `runModel: option sectors ${options.sectors} reaches past the 64 MiB the reference model holds (${
+          Math.floor(maxModelBytes / info.sectorSize)
+        } sectors of ${info.sectorSize} bytes)`
+      }))
+    }
     const snapshots = options.snapshots ?? Option.isSome(probe.value.snapshots)
     const steps = options.steps ?? 40
     const runs = options.runs ?? 100
     const arbitrary = modelCommands({
-      reach: reachFor(info, options.sectors),
+      reach,
       steps,
       snapshots,
       disconnect: options.disconnect ?? true
     })
     const result = yield* Arbitrary.checkEffect(
       arbitrary,
-      (commands) => Effect.as(runCommands(layer, commands, options), true),
+      (commands) => Effect.as(runDecoded(layer, commands, options), true),
       { seed, runs, size: steps, ...(options.maxShrinks === undefined ? {} : { maxShrinks: options.maxShrinks }) }
     )
     switch (result._tag) {
@@ -581,8 +382,8 @@ export const runModel = <E>(
       case "Falsified": {
         // Run the shrunk sequence once more, for the mismatch it produces; the
         // commands after the failing step played no part, so they are dropped.
-        const replayed = yield* Effect.flip(runCommands(layer, result.shrunkInput, options)).pipe(
-          Effect.map(Option.some),
+        const replayed = yield* Effect.flip(runDecoded(layer, result.shrunkInput, options)).pipe(
+          Effect.map((error) => error instanceof ModelMismatch ? Option.some(error) : Option.none<ModelMismatch>()),
           Effect.catch(() => Effect.succeed(Option.none<ModelMismatch>()))
         )
         const mismatch = Option.getOrUndefined(replayed)

@@ -11,7 +11,7 @@ import type { BlockDevice } from "@effect-block/block"
 import { describe, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import type * as Layer from "effect/Layer"
-import { type ConformanceOptions, conformanceRules } from "./Conformance.js"
+import { type ConformanceOptions, conformanceRules, runRule } from "./Conformance.js"
 import { type ModelOptions, runModel } from "./ModelTest.js"
 
 /**
@@ -61,7 +61,7 @@ export const conformance = <E, R = never>(
     for (const operation of operations) {
       describe(operation, () => {
         for (const rule of rules) {
-          if (rule.operation === operation) it.live(rule.rule, () => rule.run(layer))
+          if (rule.operation === operation) it.live(rule.rule, () => runRule(rule, layer))
         }
       })
     }

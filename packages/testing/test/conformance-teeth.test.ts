@@ -191,4 +191,14 @@ describe("the conformance suite has teeth", () => {
         "seekUnmapped: keeps the defaults of a device that cannot seek over random histories of writes"
       ])
     }))
+
+  it.effect("malformed options become one failing rule that names the option", () =>
+    Effect.gen(function*() {
+      const list = conformanceRules({ seed: "7" } as never)
+      expect(list.map((rule) => `${rule.operation}: ${rule.rule}`)).toEqual(["options: the conformance options are valid"])
+      const error = yield* Effect.flip(runRule(list[0]!, flatDevice()))
+      expect(error.message).toContain("option seed \"7\" is invalid")
+      const control = conformanceRules({ controls: { destroy: "now" } } as never)
+      expect((yield* Effect.flip(runRule(control[0]!, flatDevice()))).message).toContain("option controls.destroy \"now\" is invalid: expected an Effect")
+    }))
 })
