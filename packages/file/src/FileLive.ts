@@ -7,9 +7,9 @@
  */
 import { BlockDevice, type InvalidRequest } from "@effect-block/block"
 import * as Layer from "effect/Layer"
-import * as FileDevice from "./FileDevice.js"
 import type { FileOpenError } from "./FileOpenError.js"
 import type { FileOptions } from "./FileOptions.js"
+import * as Device from "./internal/Device.js"
 
 /**
  * A layer providing `BlockDevice` over a file or block-device node: the file
@@ -30,4 +30,4 @@ import type { FileOptions } from "./FileOptions.js"
  * @since 0.1.0
  */
 export const FileLive = (options: FileOptions): Layer.Layer<BlockDevice, FileOpenError | InvalidRequest> =>
-  Layer.effect(BlockDevice, FileDevice.make(options))
+  Layer.effect(BlockDevice, Device.open("FileLive", options))

@@ -307,6 +307,15 @@ describe("FileLive: options", () => {
       expect(yield* Effect.promise(() => Fs.access(path).then(() => true, () => false))).toBe(false)
     }))
 
+  it.effect("FileLive decodes its options the same way, naming itself", () =>
+    Effect.gen(function*() {
+      const path = yield* imagePath
+      yield* writeFile(path, filled(512, 1))
+      const error = yield* Effect.flip(Effect.scoped(Layer.build(FileLive({ path, readOnly: 1 as unknown as boolean }))))
+      expect(error._tag).toBe("InvalidRequest")
+      expect(error.message).toContain("FileLive: option readOnly is 1")
+    }))
+
   it.effect("a key that is not an option is refused, so a misspelt readonly: true never opens read-write", () =>
     Effect.gen(function*() {
       const path = yield* imagePath
