@@ -80,6 +80,10 @@ const flags = {
     Flag.Boolean("allocated").pipe(Flag.withDefault(false)),
     "write every byte, zeros included (default: sparse, holes stay holes)"
   ),
+  flush: describedFlag(
+    Flag.Boolean("flush").pipe(Flag.withDefault(false)),
+    "flush the destination before exiting, so the copy is durable (default: off, as nbdcopy)"
+  ),
   requests: describedFlag(
     Flag.Int("requests").pipe(Flag.withDefault(8)),
     "requests in flight at once, 1 to 64 (default 8)"
@@ -95,7 +99,7 @@ const flags = {
  *
  * @since 0.1.0
  */
-export const copy = Command.make("copy", flags, ({ allocated, dst, quiet, requestSize, requests, src }) =>
+export const copy = Command.make("copy", flags, ({ allocated, dst, flush, quiet, requestSize, requests, src }) =>
   Effect.gen(function*() {
     if (!Number.isSafeInteger(requests) || requests < 1 || requests > 64) {
       return yield* flagError("requests", `${requests} is not from 1 to 64`)
@@ -117,6 +121,8 @@ export const copy = Command.make("copy", flags, ({ allocated, dst, quiet, reques
     const stats = yield* copyDevices(source.device, destination.device, {
       sparse: !allocated,
       destinationIsZero: createsFile,
+      serialWrites: destination.kind === "file",
+      flush,
       chunkBytes,
       concurrency: requests,
       progress: reporter.update

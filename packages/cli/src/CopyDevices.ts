@@ -37,6 +37,16 @@ export interface CopyDevicesOptions {
   readonly chunkBytes?: number | undefined
   /** Requests in flight (default 8). */
   readonly concurrency?: number | undefined
+  /**
+   * Write to the destination one request at a time (reads still overlap).
+   * Right for a local file, where concurrent writes to one file contend in
+   * the kernel (measured here: 1 GiB in 8 MiB writes took 0.24 s from one
+   * writer, 3 s from four); wrong for a network disk, which wants requests in
+   * flight. Default false.
+   */
+  readonly serialWrites?: boolean | undefined
+  /** Flush the destination at the end, so the copy is durable when it returns (default false, as nbdcopy). */
+  readonly flush?: boolean | undefined
   /** Called as bytes complete (data and zeros), with the total. */
   readonly progress?: ((done: number, total: number) => void) | undefined
 }
@@ -102,11 +112,15 @@ export const copyDevices = (
       options.progress?.(done, total)
     }
 
+    const writeSlot = Semaphore.makeUnsafe(options.serialWrites === true ? 1 : concurrency)
+    /** A write-type request to dst, through the write slots. */
+    const toDst = <A, E>(effect: Effect.Effect<A, E>) => writeSlot.withPermits(1)(effect)
+
     /** Makes `[start, start + sectors)` of dst read as zeros. */
     const zeroRange = (start: number, sectors: number): Effect.Effect<void, CopyError> => {
       zeroBytes += sectors * sectorSize
       if (options.destinationIsZero === true) return Effect.sync(() => report(sectors * sectorSize))
-      return dst.discard(start, sectors).pipe(
+      return toDst(dst.discard(start, sectors)).pipe(
         Effect.catchTag("Unimplemented", () => writeZeros(start, sectors)),
         Effect.mapError(labelled("destination")),
         Effect.tap(() => Effect.sync(() => report(sectors * sectorSize)))
@@ -117,7 +131,7 @@ export const copyDevices = (
         const pieces: Array<Effect.Effect<void, WriteError>> = []
         for (let at = start; at < start + sectors; at += chunkSectors) {
           const n = Math.min(chunkSectors, start + sectors - at)
-          pieces.push(dst.write(at, zeros.subarray(0, n * sectorSize)))
+          pieces.push(toDst(dst.write(at, zeros.subarray(0, n * sectorSize))))
         }
         return Effect.all(pieces, { concurrency: 1, discard: true })
       })
@@ -126,7 +140,7 @@ export const copyDevices = (
     const writeChunk = (start: number, sectors: number, buffer: Uint8Array): Effect.Effect<void, CopyError> => {
       if (!sparse) {
         dataBytes += sectors * sectorSize
-        return dst.write(start, buffer).pipe(
+        return toDst(dst.write(start, buffer)).pipe(
           Effect.mapError(labelled("destination")),
           Effect.tap(() => Effect.sync(() => report(sectors * sectorSize)))
         )
@@ -142,7 +156,7 @@ export const copyDevices = (
         else {
           dataBytes += n * sectorSize
           steps.push(
-            dst.write(s, buffer.subarray(runStart * sectorSize, end * sectorSize)).pipe(
+            toDst(dst.write(s, buffer.subarray(runStart * sectorSize, end * sectorSize))).pipe(
               Effect.mapError(labelled("destination")),
               Effect.tap(() => Effect.sync(() => report(n * sectorSize)))
             )
@@ -206,6 +220,6 @@ export const copyDevices = (
       }
     })
     yield* Effect.all(Array.from({ length: concurrency }, () => worker), { concurrency: "unbounded", discard: true })
-    yield* Effect.mapError(dst.flush, labelled("destination"))
+    if (options.flush === true) yield* Effect.mapError(dst.flush, labelled("destination"))
     return { bytes: total, dataBytes, zeroBytes }
   })

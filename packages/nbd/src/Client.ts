@@ -123,7 +123,7 @@ const flagNames: ReadonlyArray<readonly [number, string]> = [
 export const transmissionFlagNames = (flags: number): ReadonlyArray<string> =>
   flagNames.filter(([bit]) => (flags & bit) !== 0).map(([, name]) => name)
 
-const decodeOptions = Schema.decodeUnknownResult(NbdClientOptions)
+const decodeOptions = Schema.decodeUnknownResult(NbdClientOptions, { onExcessProperty: "error" })
 
 const badOption = (message: string) => new InvalidRequest({ operation: "NbdClient", message: `NbdClient options: ${message}` })
 

@@ -24,6 +24,20 @@ describe("options", () => {
       expect(error.message).toContain("readOnly")
     }))
 
+  it.effect("refuses an unknown option (a misspelt readonly) with InvalidRequest naming it", () =>
+    Effect.gen(function*() {
+      const error = yield* Effect.flip(makeClient({ uri: "nbd://localhost/x", readonly: true } as unknown as { uri: string }))
+      expect(error._tag).toBe("InvalidRequest")
+      expect(error.message).toContain("readonly")
+    }))
+
+  it.effect("refuses null for an option rather than taking it as absent", () =>
+    Effect.gen(function*() {
+      const error = yield* Effect.flip(makeClient({ uri: "nbd://localhost/x", sectorSize: null } as unknown as { uri: string }))
+      expect(error._tag).toBe("InvalidRequest")
+      expect(error.message).toContain("sectorSize")
+    }))
+
   it.effect("refuses an options object whose getters throw with InvalidRequest", () =>
     Effect.gen(function*() {
       const hostile = new Proxy({}, {

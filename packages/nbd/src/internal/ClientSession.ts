@@ -9,7 +9,7 @@
  * the protocol, every request in flight finishes with that failure and
  * `onLost` is called once. Reconnecting is the client's business (Client.ts).
  */
-import { NodeSocket } from "@effect/platform-node"
+import * as NodeSocket from "@effect/platform-node/NodeSocket"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
