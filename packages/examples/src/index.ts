@@ -7,3 +7,4 @@
 export { program, QuickstartLive } from "./quickstart.js"
 export * as WalKv from "./wal-kv/index.js"
 export * as Swap from "./swap.js"
+export * as TwoDevices from "./two-devices.js"
