@@ -21,12 +21,21 @@ import * as Exit from "effect/Exit"
 import { canCollectGarbage, formatMarkdown, formatTable, progress, Quick, type Row, type Suite } from "./harness.js"
 import * as Combinators from "./combinators.js"
 import * as Crash from "./crash.js"
+import * as CrashExplore from "./crashExplore.js"
 import * as File from "./file.js"
 import * as NbdClient from "./nbdClient.js"
 import * as Ramdisk from "./ramdisk.js"
 import * as Sqlite from "./sqlite.js"
 
-const suites: ReadonlyArray<Suite> = [Ramdisk.suite, Crash.suite, Combinators.suite, File.suite, Sqlite.suite, NbdClient.suite]
+const suites: ReadonlyArray<Suite> = [
+  Ramdisk.suite,
+  Crash.suite,
+  CrashExplore.suite,
+  Combinators.suite,
+  File.suite,
+  Sqlite.suite,
+  NbdClient.suite
+]
 
 const usage = "usage: node --expose-gc packages/bench/dist/main.js [--markdown <file>] [--only <suite>]... [--quick]"
 

@@ -7,9 +7,11 @@
  * @since 0.1.0
  */
 export * from "./Conformance.js"
+export * from "./CrashExplore.js"
 export * from "./CrashSimulator.js"
 export * from "./CrashState.js"
 export * from "./FaultInjector.js"
 export * from "./ModelTest.js"
+export * from "./SyncDriver.js"
 export * from "./FaultInjectorOptions.js"
 export * from "./FaultRecord.js"
