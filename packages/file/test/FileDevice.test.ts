@@ -176,6 +176,26 @@ describe("FileLive: opening", () => {
       }
     }))
 
+  it.effect("opens a block-device node with the size /sys gives it, and cannot resize it", () =>
+    Effect.gen(function*() {
+      // An unattached loop device is a real block device of 0 bytes: opening it reads and changes nothing.
+      const loop = yield* Effect.promise(async () => {
+        for (const name of (await Fs.readdir("/sys/block")).filter((name) => /^loop\d+$/.test(name)).reverse()) {
+          const size = await Fs.readFile(`/sys/block/${name}/size`, "utf8").catch(() => "")
+          if (size.trim() === "0") return `/dev/${name}`
+        }
+        return undefined
+      })
+      expect(loop, "this test needs an unattached /dev/loopN").toBeDefined()
+      for (const readOnly of [true, false]) {
+        const device = yield* FileDevice.make({ path: loop!, readOnly })
+        expect(yield* device.info).toEqual({ readWrite: !readOnly, sectorSize: 512, sizeSectors: 0 })
+        expect((yield* Effect.flip(device.resize(8)))._tag).toBe("Unimplemented")
+        expect((yield* Effect.flip(device.read(0, new Uint8Array(512))))._tag).toBe("InvalidRequest")
+        yield* device.disconnect
+      }
+    }))
+
   it.live("refuses a Unix socket", () =>
     Effect.gen(function*() {
       const dir = yield* tempDir
