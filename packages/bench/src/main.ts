@@ -24,6 +24,7 @@ import * as Crash from "./crash.js"
 import * as CrashExplore from "./crashExplore.js"
 import * as File from "./file.js"
 import * as NbdClient from "./nbdClient.js"
+import * as NbdServer from "./nbdServer.js"
 import * as Ramdisk from "./ramdisk.js"
 import * as Sqlite from "./sqlite.js"
 
@@ -34,7 +35,8 @@ const suites: ReadonlyArray<Suite> = [
   Combinators.suite,
   File.suite,
   Sqlite.suite,
-  NbdClient.suite
+  NbdClient.suite,
+  NbdServer.suite
 ]
 
 const usage = "usage: node --expose-gc packages/bench/dist/main.js [--markdown <file>] [--only <suite>]... [--quick]"

@@ -5,7 +5,7 @@
  * export, power loss on SIGUSR1 with `--crash`, exit 0 on SIGTERM.
  * Every process is killed when its test ends; every wait is bounded.
  */
-import { describe, expect, it } from "@effect/vitest"
+import { afterEach, describe, expect, it } from "@effect/vitest"
 import * as ChildProcess from "node:child_process"
 import * as Fs from "node:fs"
 import * as Net from "node:net"
@@ -18,9 +18,17 @@ const bin = new URL("../bin/effect-block.js", import.meta.url).pathname
 const run = (args: ReadonlyArray<string>) =>
   ChildProcess.spawnSync(process.execPath, [bin, ...args], { encoding: "utf8", timeout: 20_000 })
 
+// Whatever a test started is killed when it ends, even when it timed out.
+const children = new Set<ChildProcess.ChildProcess>()
+afterEach(() => {
+  for (const child of children) if (child.exitCode === null) child.kill("SIGKILL")
+  children.clear()
+})
+
 /** A running `serve`, its first stdout line, and a way to stop it. */
 const startServe = async (args: ReadonlyArray<string>) => {
   const child = ChildProcess.spawn(process.execPath, [bin, "serve", ...args], { stdio: ["ignore", "pipe", "pipe"] })
+  children.add(child)
   let stdout = ""
   child.stdout.setEncoding("utf8").on("data", (text: string) => (stdout += text))
   const deadline = Date.now() + 20_000
