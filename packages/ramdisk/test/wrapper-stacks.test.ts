@@ -5,9 +5,10 @@
  * testing package depends on.)
  */
 import { OverlayLive, SliceLive } from "@effect-block/block"
-import { RamdiskLive, RegistryLive } from "@effect-block/ramdisk"
+import { Ramdisk, RamdiskLive, Registry, RegistryLive } from "@effect-block/ramdisk"
 import { CrashSimulatorLive, FaultInjectorLive } from "@effect-block/testing"
 import { conformance } from "@effect-block/testing/vitest"
+import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 
 const ramdisk = (name: string, sizeSectors: number) => RamdiskLive({ name, sizeSectors }).pipe(Layer.provide(RegistryLive))
@@ -23,3 +24,38 @@ conformance("overlay of two ramdisks", overlay, { resize: false })
 conformance("slice of an overlay", sliceOfOverlay, { resize: false })
 conformance("fault injector with no faults configured, over a ramdisk", faultsOff)
 conformance("crash simulator over a slice of a ramdisk", crashOverSlice, { resize: false })
+
+// The wrapper rules (docs/semantics.md, "Wrappers"), through the suite's controls: a lost device beneath
+// makes every operation fail Disconnected, and disconnecting the wrapper leaves the device beneath connected.
+const keptDisk = (name: string, sizeSectors: number) =>
+  RamdiskLive({ name, sizeSectors }).pipe(Layer.provideMerge(RegistryLive))
+const destroy = (name: string) => Registry.use((registry) => registry.destroy(name))
+const sliceOfKept = (start: number) => SliceLive({ start, sectors: 1024 }).pipe(Layer.provideMerge(keptDisk("sliced", 2048)))
+const overlayOfKept = OverlayLive({
+  base: RamdiskLive({ name: "golden", sizeSectors: 1024 }),
+  upper: RamdiskLive({ name: "scratch", sizeSectors: 1024 })
+}).pipe(Layer.provideMerge(RegistryLive))
+
+conformance("slice at an odd offset of a ramdisk that gets destroyed", sliceOfKept(3), {
+  resize: false,
+  controls: { destroy: destroy("sliced") }
+})
+// The beneath rule reads the wrapper's sectors at the same addresses beneath, so this window starts at 0.
+conformance("slice from sector 0 of a ramdisk kept beneath", sliceOfKept(0), {
+  resize: false,
+  controls: { destroy: destroy("sliced"), beneath: Ramdisk.use(Effect.succeed) }
+})
+conformance("slice of a ramdisk whose handle is disconnected", sliceOfKept(3), {
+  resize: false,
+  controls: { destroy: Ramdisk.use((ramdisk) => ramdisk.disconnect) }
+})
+conformance("overlay whose base device is destroyed", overlayOfKept, { resize: false, controls: { destroy: destroy("golden") } })
+conformance("overlay whose upper device is destroyed", overlayOfKept, { resize: false, controls: { destroy: destroy("scratch") } })
+conformance(
+  "overlay with one-sector blocks over an upper that is a slice at an odd offset",
+  OverlayLive(
+    { base: ramdisk("golden", 1024), upper: SliceLive({ start: 5, sectors: 1024 }).pipe(Layer.provide(ramdisk("scratch", 2048))) },
+    { blockSectors: 1 }
+  ),
+  { resize: false }
+)
