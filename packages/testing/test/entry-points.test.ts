@@ -12,7 +12,7 @@
  */
 import { describe, expect, it } from "@effect/vitest"
 import { execFileSync } from "node:child_process"
-import { cpSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs"
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
@@ -107,5 +107,36 @@ describe("entry points", () => {
     } finally {
       rmSync(dir, { recursive: true, force: true })
     }
+  })
+
+  it("the built modules import only effect and the package's run-time dependencies; vitest only from the vitest entry", () => {
+    const manifest = JSON.parse(readFileSync(join(root, "packages/testing/package.json"), "utf8")) as {
+      readonly dependencies: Record<string, string>
+      readonly peerDependencies: Record<string, string>
+    }
+    const dist = join(root, "packages/testing/dist")
+    const modules = readdirSync(dist, { recursive: true, encoding: "utf8" }).filter((file) => file.endsWith(".js"))
+    expect(modules).toContain("vitest.js")
+    const imported = new Map<string, Set<string>>()
+    for (const module of modules) {
+      const text = readFileSync(join(dist, module), "utf8")
+      for (const match of text.matchAll(/(?:^|\n)\s*(?:import|export)[^"'\n]*?from\s*["']([^"'.][^"']*)["']|import\(\s*["']([^"'.][^"']*)["']\s*\)/g)) {
+        const specifier = match[1] ?? match[2] ?? ""
+        const name = specifier.startsWith("@") ? specifier.split("/").slice(0, 2).join("/") : specifier.split("/")[0]!
+        if (name.startsWith("node:")) continue
+        imported.set(name, (imported.get(name) ?? new Set()).add(module))
+      }
+    }
+    const allowed = new Set(Object.keys(manifest.dependencies))
+    const peers = new Set(Object.keys(manifest.peerDependencies))
+    const problems: Array<string> = []
+    for (const [name, by] of imported) {
+      if (allowed.has(name)) continue
+      if (peers.has(name) && [...by].every((module) => module === "vitest.js")) continue
+      problems.push(`${name}, imported by ${[...by].join(", ")}`)
+    }
+    expect(problems).toEqual([])
+    expect(Object.keys(manifest.dependencies).sort()).toEqual(["@effect-block/block", "effect"])
+    expect(imported.get("@effect/vitest")).toEqual(new Set(["vitest.js"]))
   })
 })
