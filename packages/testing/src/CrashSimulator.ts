@@ -203,23 +203,23 @@ export class CrashSimulator
    *
    * @example
    * ```ts
-   * import { BlockDevice } from "@effect-block/block"
-   * import { Registry, RegistryLive } from "@effect-block/ramdisk"
+   * import { makeRegistry } from "@effect-block/ramdisk"
    * import { CrashSimulator } from "@effect-block/testing"
    * import { Effect } from "effect"
    *
    * const program = Effect.gen(function*() {
-   *   const registry = yield* Registry
+   *   const registry = yield* makeRegistry
    *   const data = yield* registry.connect({ name: "data", sizeSectors: 64 })
    *   const log = yield* registry.connect({ name: "log", sizeSectors: 64 })
-   *   const { simulator, devices: [dataDisk, logDisk] } = yield* CrashSimulator.make({
+   *   const { devices, simulator } = yield* CrashSimulator.make({
    *     devices: [{ device: data, snapshots: data }, { device: log }]
    *   })
-   *   yield* logDisk!.write(0, new Uint8Array(512).fill(1))
-   *   yield* dataDisk!.write(0, new Uint8Array(512).fill(2))
-   *   return yield* simulator.states() // 3 states: the two writes lost or landed in order, and the data write alone
-   * }).pipe(Effect.provide(RegistryLive))
-   * void BlockDevice
+   *   const [dataDisk, logDisk] = devices
+   *   if (dataDisk === undefined || logDisk === undefined) return yield* Effect.die("two devices")
+   *   yield* logDisk.write(0, new Uint8Array(512).fill(1))
+   *   yield* dataDisk.write(0, new Uint8Array(512).fill(2))
+   *   return yield* simulator.states() // 4 joint outcomes of the two writes
+   * })
    * ```
    */
   static readonly make = make

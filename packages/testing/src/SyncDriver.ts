@@ -39,22 +39,19 @@ export class NotSynchronous extends Schema.TaggedError<NotSynchronous>()("NotSyn
  *
  * @example
  * ```ts
- * import { BlockDevice } from "@effect-block/block"
- * import { Registry, RegistryLive } from "@effect-block/ramdisk"
+ * import { makeRegistry } from "@effect-block/ramdisk"
  * import { runDeviceSync } from "@effect-block/testing"
  * import { Effect, Exit } from "effect"
  *
- * const device = Effect.runSync(
- *   Effect.orDie(Effect.flatMap(Registry.asEffect(), (registry) => registry.connect({ name: "vfs" }))).pipe(
- *     Effect.provide(RegistryLive)
- *   )
- * )
+ * const disk = Effect.runSync(Effect.gen(function*() {
+ *   const registry = yield* makeRegistry
+ *   return yield* Effect.orDie(registry.connect({ name: "vfs", sizeSectors: 16 }))
+ * }))
  * // From a synchronous callback:
- * const exit = runDeviceSync(device.write(0, new Uint8Array(512)))
+ * const exit = runDeviceSync(disk.write(0, new Uint8Array(512)))
  * if (Exit.isFailure(exit)) {
- *   // a NotSynchronous failure means: drive this device from Effect code instead
+ *   // NotSynchronous means: this device is asynchronous, drive it from Effect code instead
  * }
- * void BlockDevice
  * ```
  *
  * @since 0.2.0

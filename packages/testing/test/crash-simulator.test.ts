@@ -1,5 +1,5 @@
 import { BlockDevice, type BlockDeviceShape, IOError, type WriteError } from "@effect-block/block"
-import { Ramdisk, RamdiskLive, RegistryLive } from "@effect-block/ramdisk"
+import { Ramdisk, RamdiskLive, Registry, RegistryLive } from "@effect-block/ramdisk"
 import {
   CrashSimulator,
   CrashSimulatorLive,
@@ -566,9 +566,19 @@ for (const [backend, layer] of backends) {
   })
 }
 
-// The wrapped device is still a block device: it keeps the whole contract, over either backend.
-conformance("CrashSimulator over a ramdisk (snapshot backend)", CrashSimulatorLive({ backend: "snapshot" }).pipe(Layer.provide(Disk())))
-conformance(
-  "CrashSimulator over a ramdisk (journal backend)",
-  CrashSimulatorLive({ backend: "journal" }).pipe(Layer.provide(Disk()))
-)
+// The wrapped device is still a block device: it keeps the whole contract, over either backend,
+// and answers for the ramdisk beneath it (destroyed, or kept connected when the simulator disconnects).
+const beside = (backend: "journal" | "snapshot") => {
+  const disk = RamdiskLive({ name: "disk", sizeSectors: size }).pipe(Layer.provideMerge(RegistryLive))
+  return backend === "snapshot" ?
+    CrashSimulatorLive({ backend }).pipe(Layer.provideMerge(disk)) :
+    CrashSimulatorLive({ backend }).pipe(Layer.provideMerge(disk))
+}
+for (const backend of ["snapshot", "journal"] as const) {
+  conformance(`CrashSimulator over a ramdisk (${backend} backend)`, beside(backend), {
+    controls: {
+      destroy: Registry.use((registry) => registry.destroy("disk")),
+      beneath: Ramdisk.use(Effect.succeed)
+    }
+  })
+}
