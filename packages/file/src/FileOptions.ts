@@ -94,9 +94,11 @@ export type FileOptions = typeof FileOptions.Type
 
 const decodeExit = Schema.decodeUnknownExit(FileOptions, { onExcessProperty: "error", reportInput: true })
 
+/** What a getter or trap threw, for the message; reading it may throw again, and a message may not be a string. */
 const causeText = (cause: unknown): string => {
   try {
-    return cause instanceof Error ? cause.message : describeValue(cause)
+    const text: unknown = cause instanceof Error ? cause.message : cause
+    return typeof text === "string" ? text : describeValue(text)
   } catch {
     return "a value that cannot be shown"
   }

@@ -370,7 +370,16 @@ describe("FileLive: options", () => {
         throwing("path"),
         throwing("readOnly"),
         throwing("create"),
-        { path, create: Object.defineProperty({}, "sizeSectors", { enumerable: true, get: () => { throw 42 } }) }
+        { path, create: Object.defineProperty({}, "sizeSectors", { enumerable: true, get: () => { throw 42 } }) },
+        // What the getter throws is itself hostile: an Error whose message is an object that cannot be shown.
+        Object.defineProperty({}, "path", {
+          enumerable: true,
+          get: () => {
+            const error = new Error("x")
+            Object.defineProperty(error, "message", { value: { toString: () => { throw new Error("again") } } })
+            throw error
+          }
+        })
       ]
       for (const options of unreadable) {
         const exit = yield* Effect.exit(Effect.scoped(FileDevice.make(options as { path: string })))
