@@ -18,7 +18,7 @@
 import { type BlockDeviceShape, compare, copy, fill, sparseCopy } from "@effect-block/block"
 import { makeRegistry, type RegistryShape } from "@effect-block/ramdisk"
 import * as Effect from "effect/Effect"
-import { atLeast, collectGarbage, median, progress, Quick, ratio, type Row, type Suite, timed } from "./harness.js"
+import { atLeast, atMost, collectGarbage, median, progress, Quick, ratio, type Row, type Suite, timed } from "./harness.js"
 
 const MiB = 1024 * 1024
 const sectorSize = 512
@@ -95,6 +95,12 @@ export const runCombinatorsBenchmark = (scale: Scale): Effect.Effect<ReadonlyArr
       copyTimes.push(yield* timeInto(registry, sizeSectors, (dst) => copy(sparse, dst), i === 0, sparse))
       sparseTimes.push(yield* timeInto(registry, sizeSectors, (dst) => sparseCopy(sparse, dst), i === 0, sparse))
     }
+    // Zero-aware storage: a plain copy of a sparse device must leave the destination as sparse as the source.
+    const copied = yield* registry.connect({ name: "bench-copied", sizeSectors, sectorSize })
+    yield* copy(sparse, copied)
+    const copiedBytes = (yield* copied.stats).allocatedBytes
+    const sourceBytes = (yield* sparse.stats).allocatedBytes
+    yield* registry.destroy("bench-copied")
     yield* registry.destroy("bench-sparse")
     const copyMs = median(copyTimes)
     const sparseMs = median(sparseTimes)
@@ -143,6 +149,12 @@ export const runCombinatorsBenchmark = (scale: Scale): Effect.Effect<ReadonlyArr
         value: ratio(copyMs, sparseMs),
         unit: "×",
         target: atLeast(5)
+      },
+      {
+        name: `combinators: copy of a ${label} ramdisk with 10% data: destination allocatedBytes / source's`,
+        value: ratio(copiedBytes, sourceBytes),
+        unit: "×",
+        target: atMost(1.05)
       },
       { name: `combinators: copy, full ${label} ramdisk to ramdisk`, value: copyBandwidth, unit: "MiB/s" },
       { name: `combinators: raw Uint8Array copy loop, ${label} in 1 MiB pieces`, value: rawBandwidth, unit: "MiB/s" },

@@ -40,6 +40,12 @@ export interface Stats {
   readonly pageSize: number
   /** Pages currently allocated. */
   readonly allocatedPages: number
+  /** Bytes of freed pages the device keeps in its slabs for reuse (not counted in `allocatedBytes`). */
+  readonly freeBytes: number
+  /** Estimated bytes of bookkeeping: the chunk map, chunk objects and the mapped index. */
+  readonly indexBytes: number
+  /** Everything the device holds in memory: `allocatedBytes + freeBytes + indexBytes`. */
+  readonly heldBytes: number
 }
 
 /**

@@ -1,57 +1,61 @@
 /**
- * The mapped-page index against the simplest model there is: a set of page
- * numbers. Histories mix marking, clearing and new epochs (snapshots), and
- * every earlier index value must stay as it was (persistence).
+ * The chunk index against the simplest model there is: a map from chunk
+ * number to "full or not". Histories mix marking, filling, clearing and new
+ * epochs (snapshots), and every earlier index value must stay as it was
+ * (persistence). The node count the index keeps (for `stats`) must match
+ * the nodes really reachable.
  */
 import { describe, expect, it } from "@effect/vitest"
 import * as Schema from "effect/Schema"
 import { Epoch } from "../src/internal/Epoch.js"
 import * as MappedIndex from "../src/internal/MappedIndex.js"
 
-const Page = Schema.Int.check(Schema.isBetween({ minimum: 0, maximum: 3000 }))
+const Key = Schema.Int.check(Schema.isBetween({ minimum: 0, maximum: 3000 }))
 const Op = Schema.Tuple([
-  Schema.Literals(["set", "fill", "clear", "epoch"]),
-  Page,
+  Schema.Literals(["present", "full", "fill", "clear", "epoch"]),
+  Key,
   Schema.Int.check(Schema.isBetween({ minimum: 0, maximum: 1100 }))
 ])
 const History = Schema.Array(Op).check(Schema.isMaxLength(120))
 const capacity = 4096
 
-/** For every page, the model's next mapped and next unmapped page, in one backward pass. */
-const modelAnswers = (model: ReadonlySet<number>) => {
-  const nextMapped = new Array<number>(capacity)
-  const nextUnmapped = new Array<number>(capacity)
-  let mapped = -1
-  let unmapped = capacity
-  for (let page = capacity - 1; page >= 0; page--) {
-    if (model.has(page)) mapped = page
-    else unmapped = page
-    nextMapped[page] = mapped
-    nextUnmapped[page] = unmapped
+type Model = ReadonlyMap<number, boolean>
+
+/** For every key, the model's next present key and next key that is absent or not full, in one backward pass. */
+const modelAnswers = (model: Model) => {
+  const nextAny = new Array<number>(capacity)
+  const nextNotFull = new Array<number>(capacity)
+  let present = -1
+  let notFull = capacity
+  for (let key = capacity - 1; key >= 0; key--) {
+    if (model.has(key)) present = key
+    if (model.get(key) !== true) notFull = key
+    nextAny[key] = present
+    nextNotFull[key] = notFull
   }
-  return { nextMapped, nextUnmapped }
+  return { nextAny, nextNotFull }
 }
 
 /** Replays a history, returning every intermediate index with the model it should match. */
-const replay = (history: ReadonlyArray<readonly ["set" | "fill" | "clear" | "epoch", number, number]>) => {
+const replay = (history: ReadonlyArray<readonly ["present" | "full" | "fill" | "clear" | "epoch", number, number]>) => {
   let epoch = new Epoch()
   let index = MappedIndex.reserve(MappedIndex.empty, capacity, epoch)
-  let model = new Set<number>()
-  const versions: Array<{ index: MappedIndex.MappedIndex; model: Set<number> }> = []
-  for (const [op, page, length] of history) {
-    if (op === "set") {
-      index = MappedIndex.set(index, page, epoch)
-      model = new Set(model).add(page)
+  let model = new Map<number, boolean>()
+  const versions: Array<{ index: MappedIndex.MappedIndex; model: Model }> = []
+  for (const [op, key, length] of history) {
+    if (op === "present" || op === "full") {
+      index = MappedIndex.set(index, key, op === "full", epoch)
+      model = new Map(model).set(key, op === "full")
     } else if (op === "fill") {
-      // Many consecutive pages: leaves and inner nodes become full.
-      model = new Set(model)
-      for (let p = page; p < Math.min(capacity, page + length); p++) {
-        index = MappedIndex.set(index, p, epoch)
-        model.add(p)
+      // Many consecutive full keys: leaves and inner nodes become full.
+      model = new Map(model)
+      for (let k = key; k < Math.min(capacity, key + length); k++) {
+        index = MappedIndex.set(index, k, true, epoch)
+        model.set(k, true)
       }
     } else if (op === "clear") {
-      index = MappedIndex.clear(index, page, page + length, epoch)
-      model = new Set([...model].filter((p) => p < page || p >= page + length))
+      index = MappedIndex.clear(index, key, key + length, epoch)
+      model = new Map([...model].filter(([k]) => k < key || k >= key + length))
     } else {
       epoch = new Epoch()
       versions.push({ index, model })
@@ -61,20 +65,21 @@ const replay = (history: ReadonlyArray<readonly ["set" | "fill" | "clear" | "epo
   return versions
 }
 
-const agrees = (index: MappedIndex.MappedIndex, model: ReadonlySet<number>) => {
+const agrees = (index: MappedIndex.MappedIndex, model: Model) => {
   const expected = modelAnswers(model)
-  for (let page = 0; page < capacity; page++) {
-    if (MappedIndex.nextMapped(index, page) !== expected.nextMapped[page]) {
-      expect(MappedIndex.nextMapped(index, page), `nextMapped(${page})`).toBe(expected.nextMapped[page])
+  for (let key = 0; key < capacity; key++) {
+    if (MappedIndex.nextAny(index, key) !== expected.nextAny[key]) {
+      expect(MappedIndex.nextAny(index, key), `nextAny(${key})`).toBe(expected.nextAny[key])
     }
-    if (MappedIndex.nextUnmapped(index, page) !== expected.nextUnmapped[page]) {
-      expect(MappedIndex.nextUnmapped(index, page), `nextUnmapped(${page})`).toBe(expected.nextUnmapped[page])
+    if (MappedIndex.nextNotFull(index, key) !== expected.nextNotFull[key]) {
+      expect(MappedIndex.nextNotFull(index, key), `nextNotFull(${key})`).toBe(expected.nextNotFull[key])
     }
   }
+  expect(index.nodes, "node count").toBe(MappedIndex.countReachable(index))
 }
 
-describe("MappedIndex.nextMapped and nextUnmapped", () => {
-  it.prop("agree with a set of pages after any history of set and clear", [History], ([history]) => {
+describe("MappedIndex.nextAny and nextNotFull", () => {
+  it.prop("agree with a map of keys after any history of set, fill and clear", [History], ([history]) => {
     const versions = replay(history)
     agrees(versions[versions.length - 1]!.index, versions[versions.length - 1]!.model)
   })
@@ -83,37 +88,48 @@ describe("MappedIndex.nextMapped and nextUnmapped", () => {
     for (const { index, model } of replay(history)) agrees(index, model)
   })
 
-  it("see a run that fills whole leaves and inner nodes (mapped 0..63 of 512: next unmapped is 64)", () => {
+  it("see a run that fills whole leaves and inner nodes (full 0..63 of 512: next not full is 64)", () => {
     const epoch = new Epoch()
     let index = MappedIndex.reserve(MappedIndex.empty, 512, epoch)
-    for (let page = 0; page < 64; page++) index = MappedIndex.set(index, page, epoch)
-    expect(MappedIndex.nextUnmapped(index, 0)).toBe(64)
-    expect(MappedIndex.nextUnmapped(index, 31)).toBe(64)
+    for (let key = 0; key < 64; key++) index = MappedIndex.set(index, key, true, epoch)
+    expect(MappedIndex.nextNotFull(index, 0)).toBe(64)
+    expect(MappedIndex.nextNotFull(index, 31)).toBe(64)
+    index = MappedIndex.set(index, 40, false, epoch)
+    expect(MappedIndex.nextNotFull(index, 0)).toBe(40)
+    expect(MappedIndex.nextAny(index, 40)).toBe(40)
     index = MappedIndex.clear(index, 40, 41, epoch)
-    expect(MappedIndex.nextUnmapped(index, 0)).toBe(40)
+    expect(MappedIndex.nextAny(index, 40)).toBe(41)
   })
 
-  it("find pages across the whole 2^38-page range of a 1 PiB device", () => {
+  it("find keys across the whole 2^32-chunk range of a 1 PiB device", () => {
     const epoch = new Epoch()
-    const pages = 2 ** 38
-    let index = MappedIndex.reserve(MappedIndex.empty, pages, epoch)
-    index = MappedIndex.set(index, pages - 1, epoch)
-    index = MappedIndex.set(index, 12345678901, epoch)
-    expect(MappedIndex.nextMapped(index, 0)).toBe(12345678901)
-    expect(MappedIndex.nextMapped(index, 12345678902)).toBe(pages - 1)
-    expect(MappedIndex.nextUnmapped(index, 12345678901)).toBe(12345678902)
-    expect(MappedIndex.nextUnmapped(index, pages - 1)).toBe(pages)
+    const keys = 2 ** 32
+    let index = MappedIndex.reserve(MappedIndex.empty, keys, epoch)
+    index = MappedIndex.set(index, keys - 1, true, epoch)
+    index = MappedIndex.set(index, 1234567890, true, epoch)
+    expect(MappedIndex.nextAny(index, 0)).toBe(1234567890)
+    expect(MappedIndex.nextAny(index, 1234567891)).toBe(keys - 1)
+    expect(MappedIndex.nextNotFull(index, 1234567890)).toBe(1234567891)
+    expect(MappedIndex.nextNotFull(index, keys - 1)).toBe(MappedIndex.nextNotFull(index, keys))
+  })
+
+  it("keeps a far-away key's private path small: one node per level, no child arrays", () => {
+    const epoch = new Epoch()
+    let index = MappedIndex.reserve(MappedIndex.empty, 2 ** 32, epoch)
+    index = MappedIndex.set(index, 2 ** 31 + 12345, false, epoch)
+    expect(index.nodes).toBe(index.height + 1)
   })
 })
 
 describe("MappedIndex.reserve", () => {
-  it("keeps the pages already mapped when the trie grows", () => {
+  it("keeps the keys already marked when the trie grows", () => {
     const epoch = new Epoch()
     let index = MappedIndex.reserve(MappedIndex.empty, 32, epoch)
-    for (let page = 0; page < 32; page++) index = MappedIndex.set(index, page, epoch)
+    for (let key = 0; key < 32; key++) index = MappedIndex.set(index, key, true, epoch)
     const grown = MappedIndex.reserve(index, 100_000, epoch)
-    expect(MappedIndex.nextUnmapped(grown, 0)).toBe(32)
-    expect(MappedIndex.nextMapped(grown, 5)).toBe(5)
-    expect(MappedIndex.nextMapped(grown, 32)).toBe(-1)
+    expect(MappedIndex.nextNotFull(grown, 0)).toBe(32)
+    expect(MappedIndex.nextAny(grown, 5)).toBe(5)
+    expect(MappedIndex.nextAny(grown, 32)).toBe(-1)
+    expect(grown.nodes).toBe(MappedIndex.countReachable(grown))
   })
 })

@@ -7,6 +7,7 @@ import * as Effect from "effect/Effect"
 import * as MutableRef from "effect/MutableRef"
 import * as Ref from "effect/Ref"
 import type { RamdiskShape, Stats } from "../Ramdisk.js"
+import { Pool } from "./Pool.js"
 import * as Store from "./Store.js"
 
 /**
@@ -56,6 +57,8 @@ export interface RamdiskState {
   readonly name: string
   readonly layout: Store.Layout
   readonly contents: Ref.Ref<Store.Contents>
+  /** Where the device's pages come from and go back to. */
+  readonly pool: Pool
   /** The copy-on-write epoch; replaced by every snapshot and restore. */
   epoch: Store.Epoch
   /** Set by `Registry.destroy`: every handle then fails `Disconnected`. */
@@ -69,6 +72,7 @@ export const makeState = (name: string, sectorSize: number, sizeSectors: number)
     name,
     layout,
     contents: Ref.makeUnsafe(Store.emptyContents(layout, sizeSectors, epoch)),
+    pool: new Pool(layout.pageSize, Store.CHUNK_PAGES, Math.ceil(sizeSectors * sectorSize / layout.pageSize)),
     epoch,
     destroyed: false
   }
@@ -79,11 +83,12 @@ export const destroyState = (state: RamdiskState): void => {
   state.destroyed = true
   state.epoch = new Store.Epoch()
   MutableRef.set(state.contents.ref, Store.emptyContents(state.layout, 0, state.epoch))
+  state.pool.clear()
 }
 
 /** A new handle to `state`. */
 export const connect = (state: RamdiskState, readOnly: boolean): RamdiskShape => {
-  const { layout, name } = state
+  const { layout, name, pool } = state
   const label = `ramdisk ${JSON.stringify(name)}`
   const connection = Connection.makeUnsafe(label, {
     lost: () => state.destroyed ? "the device was destroyed" : undefined
@@ -113,26 +118,34 @@ export const connect = (state: RamdiskState, readOnly: boolean): RamdiskShape =>
       return Effect.void
     },
     write: (sectorStart, buffers) => {
-      update(Store.write(contents(), layout, state.epoch, sectorStart * layout.sectorSize, buffers))
+      update(Store.write(contents(), state.epoch, pool, sectorStart * layout.sectorSize, buffers))
       return Effect.void
     },
     discard: (sectorStart, sectors) => {
-      update(Store.discard(contents(), layout, state.epoch, sectorStart, sectors))
+      update(Store.discard(contents(), layout, state.epoch, pool, sectorStart, sectors))
       return Effect.void
     },
     resize: (sizeSectors) => {
-      update(Store.resize(contents(), layout, state.epoch, sizeSectors))
+      update(Store.resize(contents(), layout, state.epoch, pool, sizeSectors))
       return Effect.void
     },
     seekMapped: (from) => Effect.succeed(Store.seekMapped(contents(), layout, from)),
     seekUnmapped: (from) => Effect.succeed(Store.seekUnmapped(contents(), layout, from))
   })
 
-  const stats = (held: Store.Contents): Stats => ({
-    allocatedBytes: held.pageCount * layout.pageSize,
-    allocatedPages: held.pageCount,
-    pageSize: layout.pageSize
-  })
+  const stats = (held: Store.Contents): Stats => {
+    const allocatedBytes = held.pageCount * layout.pageSize
+    const freeBytes = pool.freePages * layout.pageSize
+    const indexBytes = Store.indexBytes(held)
+    return {
+      allocatedBytes,
+      allocatedPages: held.pageCount,
+      pageSize: layout.pageSize,
+      freeBytes,
+      indexBytes,
+      heldBytes: allocatedBytes + freeBytes + indexBytes
+    }
+  }
 
   return {
     ...device,
