@@ -1,5 +1,5 @@
 /**
- * Real NBD servers for the client's interop tests: nbdkit's memory plugin
+ * Real NBD servers for the NBD client's interop tests: nbdkit's memory plugin
  * and qemu-nbd over a file, each started on a fresh Unix socket in a scope
  * and killed when the scope closes. A missing program fails with a message
  * naming it.

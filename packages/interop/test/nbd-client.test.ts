@@ -8,11 +8,20 @@ import { BlockDevice } from "@effect-block/block"
 import { conformance } from "@effect-block/testing/vitest"
 import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
-import { makeClient, NbdClientLive } from "../src/index.js"
-import { nbdkitMemory, qemuNbdFile, requireProgram, withServer } from "./peers.js"
+import { makeClient, NbdClientLive } from "@effect-block/nbd"
+import * as ChildProcess from "node:child_process"
+import { nbdkitMemory, qemuNbdFile, requireProgram, withServer } from "./support/ClientPeers.js"
 
 requireProgram("nbdkit")
 requireProgram("qemu-nbd")
+requireProgram("nbdinfo")
+requireProgram("qemu-img")
+
+const bin = new URL("../../cli/bin/effect-block.js", import.meta.url).pathname
+const effectBlock = (args: ReadonlyArray<string>) =>
+  ChildProcess.spawnSync(process.execPath, [bin, ...args], { encoding: "utf8", timeout: 120_000 })
+const program = (name: string, args: ReadonlyArray<string>) =>
+  ChildProcess.spawnSync(name, [...args], { encoding: "utf8", timeout: 120_000 })
 
 conformance(
   "NBD client over nbdkit memory",
@@ -70,4 +79,33 @@ describe("NBD client against nbdkit", () => {
       yield* device.read(0, back)
       expect(back[511]).toBe(7)
     }).pipe(Effect.provide(withServer(nbdkitMemory("1M"), (uri) => NbdClientLive({ uri })))))
+})
+
+describe("effect-block info, map, copy, compare against nbdkit and qemu-nbd", () => {
+  it.live("map prints what nbdinfo --map prints for nbdkit memory", () =>
+    Effect.gen(function*() {
+      const uri = yield* nbdkitMemory("64M")
+      for (const [offset, length] of [[0, "64K"], ["5M", "4K"], ["20M", "3M"], ["63M", "1M"]] as const) {
+        expect(program("qemu-io", ["-f", "raw", "-c", `write -P 0x61 ${offset} ${length}`, uri]).status).toBe(0)
+      }
+      const ours = effectBlock(["map", uri])
+      expect(ours.status).toBe(0)
+      expect(ours.stdout).toBe(program("nbdinfo", ["--map", uri]).stdout)
+      expect(effectBlock(["map", "--json", uri]).stdout.replace(/\s+/g, "")).toBe(
+        program("nbdinfo", ["--map", "--json", uri]).stdout.replace(/\s+/g, "")
+      )
+    }).pipe(Effect.scoped))
+
+  it.live("copy from nbdkit to a file and to qemu-nbd: qemu-img compare finds them equal", () =>
+    Effect.gen(function*() {
+      const source = yield* nbdkitMemory("64M")
+      expect(program("qemu-io", ["-f", "raw", "-c", "write -P 0x62 1M 2M", "-c", "write -P 0x63 40M 64K", source]).status).toBe(0)
+      const target = yield* qemuNbdFile(64 * 1024 * 1024)
+      const toExport = effectBlock(["copy", "--quiet", source, target])
+      expect(toExport.status, toExport.stderr).toBe(0)
+      expect(program("qemu-img", ["compare", "-f", "raw", "-F", "raw", source, target]).status).toBe(0)
+      expect(effectBlock(["compare", source, target]).status).toBe(0)
+      const info = effectBlock(["info", "--json", target])
+      expect(JSON.parse(info.stdout)).toMatchObject({ kind: "nbd", sizeBytes: 64 * 1024 * 1024 })
+    }).pipe(Effect.scoped))
 })
