@@ -4,12 +4,14 @@
  * mark, and a check of what a database recovered after a crash still holds
  * against what SQLite documents it may lose in each configuration. The
  * exploration loop (crash into every state, recover, check) is the crash
- * simulator's; this module is the SQLite-specific part a user writes.
+ * simulator's `explore`; this module is the SQLite-specific part a user
+ * writes, and {@link checkRecovery} is the `check` to hand it.
  *
  * @since 0.1.0
  */
 import type { InvalidRequest } from "@effect-block/block"
 import * as Effect from "effect/Effect"
+import * as Schema from "effect/Schema"
 import type { SqliteError } from "./Errors.js"
 import type { Database, SqliteShape, Storage } from "./Sqlite.js"
 
@@ -219,3 +221,59 @@ export const recover = (
     Effect.catch((error) => Effect.succeed(result(0, `recovery failed: ${error.message}`)))
   )
 }
+
+/**
+ * A recovered database lacks acknowledged transactions beyond what the
+ * allowance permits.
+ *
+ * @since 0.1.0
+ */
+export class LostCommits extends Schema.TaggedError<LostCommits>()("LostCommits", {
+  message: Schema.String,
+  acknowledged: Schema.Number,
+  kept: Schema.Number
+}) {}
+
+/**
+ * A recovered database failed `PRAGMA integrity_check`, could not be opened
+ * or read, or is not a prefix of the workload.
+ *
+ * @since 0.1.0
+ */
+export class CorruptDatabase extends Schema.TaggedError<CorruptDatabase>()("CorruptDatabase", {
+  message: Schema.String
+}) {}
+
+/**
+ * The `check` of a crash exploration: {@link recover}s the database and
+ * fails `CorruptDatabase` or `LostCommits` when the recovery breaks
+ * `allowance` (default: what SQLite documents for the configuration; pass
+ * `"nothing"` to see every lost acknowledged commit).
+ *
+ * @since 0.1.0
+ */
+export const checkRecovery = (
+  sqlite: SqliteShape,
+  storage: Storage,
+  configuration: Configuration,
+  workload: Workload,
+  allowance: Allowance = allowanceOf(configuration)
+) =>
+(state: { readonly marks: ReadonlyArray<string> }): Effect.Effect<void, LostCommits | CorruptDatabase> =>
+  Effect.flatMap(recover(sqlite, storage, configuration, workload, state.marks), (recovery): Effect.Effect<
+    void,
+    LostCommits | CorruptDatabase
+  > => {
+    const outcome = judge(recovery, allowance)
+    if (outcome === "ok") return Effect.void
+    if (outcome === "corrupt") {
+      return Effect.fail(new CorruptDatabase({ message: recovery.corruption ?? "corrupt" }))
+    }
+    return Effect.fail(
+      new LostCommits({
+        message: `kept ${recovery.kept} of ${recovery.acknowledged} acknowledged transactions (allowance: ${allowance})`,
+        acknowledged: recovery.acknowledged,
+        kept: recovery.kept
+      })
+    )
+  })

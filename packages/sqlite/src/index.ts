@@ -21,8 +21,11 @@ export { makeSqlClient, SqlClientLive } from "./SqlClient.js"
 export {
   type Allowance,
   allowanceOf,
+  checkRecovery,
   type Configuration,
+  CorruptDatabase,
   judge,
+  LostCommits,
   nameOf,
   type Outcome,
   recover,

@@ -1,134 +1,111 @@
+/**
+ * The SQLite crash matrix (docs/sqlite-crash-testing.md): each journal mode
+ * and synchronous level, with and without torn writes, plus a VFS whose
+ * xSync does nothing, explored with the crash simulator's `explore` on a
+ * small workload, and judged against what SQLite documents. The full
+ * workload runs in `npm run bench`.
+ */
 import { BlockDevice } from "@effect-block/block"
 import { RamdiskLive, RegistryLive } from "@effect-block/ramdisk"
 import {
-  allowanceOf,
+  type Allowance,
+  checkRecovery,
   type Configuration,
-  judge,
   nameOf,
-  recover,
   runWorkload,
   Sqlite,
   SqliteLive,
   type Workload
 } from "@effect-block/sqlite"
-import { CrashSimulator, CrashSimulatorLive } from "@effect-block/testing"
+import { CrashSimulator, CrashSimulatorLive, explore, type ExploreSummary, formatSummary } from "@effect-block/testing"
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Layer } from "effect"
 
 /** Small enough for `npm test`; `npm run bench` runs the full 30-commit workload. */
-const workload: Workload = { commits: 3, payloadBytes: 600, checkpointEvery: 2 }
+const workload: Workload = { commits: 4, payloadBytes: 600, checkpointEvery: 2 }
 const statesPerEpoch = 24
 
-interface Tally {
-  readonly states: number
-  readonly corrupt: number
-  readonly lost: number
-  /** States judged against the strictest allowance ("nothing"): what shows a configuration is caught. */
-  readonly strictViolations: number
-  readonly firstViolation: string | undefined
-}
+const Environment = (seed: number) =>
+  Layer.mergeAll(
+    SqliteLive,
+    CrashSimulatorLive({ seed, backend: "snapshot" }).pipe(
+      Layer.provide(RamdiskLive({ name: "db", sizeSectors: 2048 }).pipe(Layer.provide(RegistryLive)))
+    )
+  )
 
-/**
- * A test-local exploration loop (until the simulator's own helper lands):
- * run the workload, then crash into the states of every recorded epoch,
- * recover and judge each.
- */
-const explore = (configuration: Configuration, torn: boolean, seed: number) =>
+/** Runs the workload, then explores every epoch it recorded, judging each recovery against `allowance`. */
+const exploreCell = (configuration: Configuration, torn: boolean, seed: number, allowance?: Allowance) =>
   Effect.gen(function*() {
     const sqlite = yield* Sqlite
     const device = yield* BlockDevice
     const simulator = yield* CrashSimulator
-    const options = { journalMode: configuration.journalMode, synchronous: configuration.synchronous, sync: configuration.sync }
-    yield* Effect.scoped(Effect.flatMap(
-      sqlite.open(device, options),
-      (database) => runWorkload(database, configuration, workload, simulator.mark)
-    ))
-    const allowance = allowanceOf(configuration)
-    const epochs = yield* simulator.epochs
-    let states = 0
-    let corrupt = 0
-    let lost = 0
-    let strictViolations = 0
-    let firstViolation: string | undefined
-    for (let epoch = 0; epoch < epochs; epoch++) {
-      for (const state of yield* simulator.states({ epoch, torn, limit: statesPerEpoch, seed })) {
-        yield* simulator.crash(state)
-        const recovery = yield* recover(sqlite, device, configuration, workload, state.marks)
-        states++
-        const outcome = judge(recovery, allowance)
-        if (outcome === "corrupt") corrupt++
-        if (outcome === "lost") lost++
-        if (judge(recovery, "nothing") !== "ok") {
-          strictViolations++
-          firstViolation ??= `${state} (seed ${seed}): kept ${recovery.kept} of ${recovery.acknowledged} ` +
-            `acknowledged commits${recovery.corruption === undefined ? "" : `; ${recovery.corruption}`}`
-        }
-      }
-    }
-    return { states, corrupt, lost, strictViolations, firstViolation } satisfies Tally
-  }).pipe(
-    Effect.provide(Layer.mergeAll(
-      SqliteLive,
-      CrashSimulatorLive({ seed }).pipe(
-        Layer.provide(RamdiskLive({ name: "db", sizeSectors: 2048 }).pipe(Layer.provide(RegistryLive)))
-      )
-    ))
-  )
+    return yield* explore({
+      workload: Effect.scoped(Effect.flatMap(
+        sqlite.open(device, configuration),
+        (database) => runWorkload(database, configuration, workload, simulator.mark)
+      )),
+      check: checkRecovery(sqlite, device, configuration, workload, allowance),
+      seed,
+      limit: statesPerEpoch,
+      torn
+    })
+  }).pipe(Effect.provide(Environment(seed)))
 
-const cell = (journalMode: Configuration["journalMode"], synchronous: Configuration["synchronous"], sync: Configuration["sync"] = "flush") =>
-  ({ journalMode, synchronous, sync }) satisfies Configuration
+const cell = (
+  journalMode: Configuration["journalMode"],
+  synchronous: Configuration["synchronous"],
+  sync: Configuration["sync"] = "flush"
+): Configuration => ({ journalMode, synchronous, sync })
+
+const expectNoViolations = (summary: ExploreSummary) => {
+  expect(summary.explored).toBeGreaterThan(0)
+  expect(summary.violationCount, formatSummary(summary)).toBe(0)
+}
 
 describe("crash matrix", () => {
   for (const torn of [false, true]) {
     const suffix = torn ? "with torn writes" : "without torn writes"
 
-    it.effect.each([cell("DELETE", "OFF"), cell("WAL", "OFF")])(`catches synchronous=OFF: %s ${suffix}`, (configuration) =>
-      Effect.gen(function*() {
-        const tally = yield* explore(configuration, torn, 11)
-        expect(tally.states).toBeGreaterThan(0)
-        expect(tally.strictViolations, nameOf(configuration)).toBeGreaterThan(0)
-      }))
-
-    it.effect.each([cell("DELETE", "EXTRA", "skip"), cell("WAL", "FULL", "skip")])(
-      `catches a VFS whose xSync does nothing: %s ${suffix}`,
+    it.effect.each([cell("DELETE", "OFF"), cell("WAL", "OFF")])(
+      `catches synchronous=OFF: $journalMode+$synchronous ${suffix}`,
       (configuration) =>
         Effect.gen(function*() {
-          const tally = yield* explore(configuration, torn, 12)
-          expect(tally.strictViolations, nameOf(configuration)).toBeGreaterThan(0)
+          const summary = yield* exploreCell(configuration, torn, 11, "nothing")
+          expect(summary.violationCount, nameOf(configuration)).toBeGreaterThan(0)
+        })
+    )
+
+    it.effect.each([cell("DELETE", "EXTRA", "skip"), cell("WAL", "FULL", "skip")])(
+      `catches a VFS whose xSync does nothing: $journalMode+$synchronous ${suffix}`,
+      (configuration) =>
+        Effect.gen(function*() {
+          const summary = yield* exploreCell(configuration, torn, 12, "nothing")
+          expect(summary.violationCount, nameOf(configuration)).toBeGreaterThan(0)
         })
     )
 
     it.effect.each([cell("WAL", "FULL"), cell("WAL", "EXTRA"), cell("DELETE", "EXTRA")])(
-      `passes every state: %s ${suffix}`,
-      (configuration) =>
-        Effect.gen(function*() {
-          const tally = yield* explore(configuration, torn, 13)
-          expect(tally.states).toBeGreaterThan(0)
-          expect(tally.firstViolation, nameOf(configuration)).toBeUndefined()
-        })
+      `passes every state: $journalMode+$synchronous ${suffix}`,
+      (configuration) => Effect.map(exploreCell(configuration, torn, 13, "nothing"), expectNoViolations)
     )
 
     it.effect(`DELETE+FULL loses at most the last acknowledged commit, and does lose it ${suffix}`, () =>
       Effect.gen(function*() {
-        const tally = yield* explore(cell("DELETE", "FULL"), torn, 14)
-        expect(tally.corrupt).toBe(0)
-        expect(tally.lost).toBe(0)
-        expect(tally.strictViolations).toBeGreaterThan(0)
+        expectNoViolations(yield* exploreCell(cell("DELETE", "FULL"), torn, 14))
+        const strict = yield* exploreCell(cell("DELETE", "FULL"), torn, 14, "nothing")
+        expect(strict.violationsByKind).toEqual({ LostCommits: strict.violationCount })
+        expect(strict.violationCount).toBeGreaterThan(0)
       }))
 
     it.effect(`DELETE+NORMAL loses at most the last acknowledged commit ${suffix}`, () =>
-      Effect.gen(function*() {
-        const tally = yield* explore(cell("DELETE", "NORMAL"), torn, 16)
-        expect(tally.corrupt).toBe(0)
-        expect(tally.lost).toBe(0)
-      }))
+      Effect.map(exploreCell(cell("DELETE", "NORMAL"), torn, 16), expectNoViolations))
 
     it.effect(`WAL+NORMAL loses only commits since the last checkpoint, never corrupts ${suffix}`, () =>
       Effect.gen(function*() {
-        const tally = yield* explore(cell("WAL", "NORMAL"), torn, 15)
-        expect(tally.corrupt).toBe(0)
-        expect(tally.lost).toBe(0)
-        expect(tally.strictViolations).toBeGreaterThan(0)
+        expectNoViolations(yield* exploreCell(cell("WAL", "NORMAL"), torn, 15))
+        const strict = yield* exploreCell(cell("WAL", "NORMAL"), torn, 15, "nothing")
+        expect(strict.violationsByKind).toEqual({ LostCommits: strict.violationCount })
+        expect(strict.violationCount).toBeGreaterThan(0)
       }))
   }
 })

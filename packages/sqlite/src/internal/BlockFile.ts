@@ -12,9 +12,11 @@
  * - growth is recorded at the next sync (or close), after a flush of the
  *   data it covers, so a crash never shows a grown file over bytes that had
  *   not landed; until then a crash leaves the file at its recorded length;
- * - creation, deletion and shrinking are recorded at once; like the data
- *   they are durable after the next sync of the file, or at once for a
- *   delete that asks for a directory sync;
+ * - creation, deletion and shrinking are recorded at once, and are durable
+ *   after the next sync of any file of the database (a journaling file
+ *   system commits all pending metadata at an fsync; the VFS flushes the
+ *   devices holding such records), or at once for a delete that asks for a
+ *   directory sync;
  * - bytes freed by a deletion or a shrink are not written again until the
  *   freeing is durable (a flush first), as a file system does not reuse
  *   freed blocks before the free is on disk: otherwise a crash could bring
@@ -250,6 +252,18 @@ export class BlockFile implements VfsFile {
   sync(): number {
     if (this.syncMode === "skip") return SQLite.SQLITE_OK
     const failure = this.persist(true)
+    return failure === undefined ? SQLite.SQLITE_OK : this.fail(failure, SQLite.SQLITE_IOERR_FSYNC)
+  }
+
+  /**
+   * Makes this file's recorded creation, deletion or shrink durable if one
+   * is pending: called when another file of the database is synced, since a
+   * journaling file system commits every pending metadata change at an
+   * fsync (in `"skip"` mode, nothing).
+   */
+  syncMetadata(): number {
+    if (!this.recordPending || this.syncMode === "skip") return SQLite.SQLITE_OK
+    const failure = this.flush()
     return failure === undefined ? SQLite.SQLITE_OK : this.fail(failure, SQLite.SQLITE_IOERR_FSYNC)
   }
 

@@ -185,7 +185,20 @@ export class BlockVfs implements SQLiteVFS {
   }
 
   xSync(pFile: number): number {
-    return this.withFile(pFile, (open) => open.file.sync())
+    return this.withFile(pFile, (open) => {
+      const mount = open.mount
+      if (mount === undefined) return open.file.sync()
+      // One file system over the database's devices: a sync commits every file's pending metadata.
+      for (const other of [mount.database, mount.journal, mount.wal]) {
+        if (other === open.file) continue
+        const code = other.syncMetadata()
+        if (code !== SQLite.SQLITE_OK) {
+          mount.failure = other.failure
+          return code
+        }
+      }
+      return open.file.sync()
+    })
   }
 
   xFileSize(pFile: number, pSize64: number): number {
