@@ -54,8 +54,10 @@ const environment = (seed: number) =>
 interface Exploration {
   readonly states: number
   readonly violations: number
-  /** Milliseconds of the whole exploration (`states`, `crash`, `forget`, recovery, checks), sampling excluded. */
+  /** Milliseconds of the exploration after the workload (`states`, `crash`, `forget`, recovery, checks), sampling excluded. */
   readonly totalMs: number
+  /** Milliseconds from the end of the workload to the first check: listing every epoch's states. */
+  readonly listingMs: number
   /** Milliseconds in recovery and checks (SQLite's part). */
   readonly checkMs: number
   /** Peak live bytes above the level before the exploration (0 when not sampled). */
@@ -88,15 +90,17 @@ const exploreCell = (
     let samplingMs = 0
     const baseline = options.sampleEvery === undefined ? 0 : yield* liveBytes
     let peak = baseline
-    const started = performance.now()
+    let workloadEnd = 0
+    let firstCheck = 0
     const summary = yield* explore({
       workload: Effect.scoped(Effect.flatMap(
         sqlite.open(device, configuration),
         (database) => runWorkload(database, configuration, workload, simulator.mark)
-      )),
+      )).pipe(Effect.ensuring(Effect.sync(() => workloadEnd = performance.now()))),
       check: (state) =>
         Effect.suspend(() => {
           const before = performance.now()
+          if (firstCheck === 0) firstCheck = before
           return Effect.ensuring(check(state), Effect.sync(() => checkMs += performance.now() - before))
         }),
       seed: 21,
@@ -116,7 +120,8 @@ const exploreCell = (
     return {
       states: summary.explored,
       violations: summary.violationCount,
-      totalMs: performance.now() - started - samplingMs,
+      totalMs: performance.now() - workloadEnd - samplingMs,
+      listingMs: firstCheck === 0 ? 0 : firstCheck - workloadEnd,
       checkMs,
       peakGrowth: peak - baseline
     } satisfies Exploration
@@ -174,6 +179,12 @@ export const sqliteBench: Effect.Effect<ReadonlyArray<Row>, unknown> = Effect.ge
       unit: "MB",
       target: quick ? undefined : below(64)
     },
+    {
+      name: `sqlite WAL+FULL torn: of which listing the states (states(), before the first crash)`,
+      value: 100 * long.listingMs / long.totalMs,
+      unit: "%"
+    },
+    { name: `sqlite WAL+FULL torn: SQLite recovery + check per state`, value: 1000 * long.checkMs / long.states, unit: "µs" },
     { name: `sqlite WAL+FULL torn: violations (expected 0)`, value: long.violations, unit: "states" }
   )
   return rows
