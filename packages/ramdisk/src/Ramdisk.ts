@@ -4,9 +4,11 @@
  * statistics), and `RamdiskLive`, the layer an application or test uses.
  *
  * Data is sparse (a 1 PiB ramdisk costs nothing until written) and lives in
- * a persistent `HashMap` inside a `Ref`, so a snapshot is the current value
- * of that `Ref`. Ramdisks are named and shared through a `Registry`: two
- * handles connected to the same name see the same data.
+ * one `Ref` per device. The pieces created since the last snapshot (the
+ * current epoch) are changed in place; a snapshot keeps the current value
+ * and starts a new epoch, after which everything it references is copied on
+ * write (docs/ramdisk.md). Ramdisks are named and shared through a
+ * `Registry`: two handles connected to the same name see the same data.
  *
  * @since 0.1.0
  */
@@ -23,10 +25,20 @@ import type { Disconnected } from "@effect-block/device"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import type { Snapshot } from "./internal/Handle.js"
 import { type ConnectOptions, Registry } from "./Registry.js"
 
-export type { Snapshot } from "./internal/Handle.js"
+/**
+ * An immutable picture of a ramdisk's contents and size, taken by
+ * `snapshot` in O(1) and given back to `restore` (of any ramdisk with the
+ * same sector size). Its contents are opaque; only a ramdisk can restore it.
+ *
+ * @since 0.1.0
+ */
+export interface Snapshot extends AnySnapshot {
+  readonly _tag: "RamdiskSnapshot"
+  /** Bytes of sector data the snapshot references (shared with the device where unchanged). */
+  readonly allocatedBytes: number
+}
 
 /**
  * Allocation statistics of a ramdisk.
