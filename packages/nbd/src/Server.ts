@@ -27,7 +27,7 @@ import * as Layer from "effect/Layer"
 import type * as NetAddress from "effect/net/NetAddress"
 import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
-import type * as Socket from "effect/socket/Socket"
+import * as Socket from "effect/socket/Socket"
 import * as Os from "node:os"
 import * as Path from "node:path"
 import { type ExportTable, fromList, fromRegistry, type RegistrySource } from "./internal/ServerExports.js"
@@ -163,6 +163,10 @@ export interface NbdServerShape {
  */
 export class NbdServer extends Context.Service<NbdServer, NbdServerShape>()("@effect-block/nbd/NbdServer") {}
 
+const gone = new Socket.SocketError({
+  reason: new Socket.SocketWriteError({ cause: new Error("the connection is closed") })
+})
+
 const badOptions = (message: string) => new NbdServerError({ reason: "BadOptions", message })
 
 const defaultSocketPath = () =>
@@ -251,13 +255,42 @@ export const make = (options: typeof NbdServerOptions.Encoded): Effect.Effect<Nb
         const { pull } = yield* socket.reader
         const writer = yield* socket.writer
         const reader = new WireReader(pull)
+        // Replies written in one turn of the event loop leave in one writev: corked until the turn ends.
+        let corked = false
+        const batch = net._tag === "None" ? undefined : (() => {
+          const conn = net.value
+          const uncork = () => {
+            corked = false
+            conn.uncork()
+          }
+          return () => {
+            if (corked || conn.destroyed) return
+            corked = true
+            conn.cork()
+            setImmediate(uncork)
+          }
+        })()
         const negotiated = yield* negotiate(reader, writer.write, table).pipe(
           Effect.timeoutOrElse({
             duration: handshakeTimeout,
             orElse: () => Effect.fail(new Hangup("the handshake timed out"))
           })
         )
-        yield* transmit(reader, writer, negotiated, limits)
+        const sender = net._tag === "None"
+          ? { write: writer.write, writeAll: writer.writeAll }
+          : {
+            // A socket already destroyed would leave a write waiting for a drain that never comes.
+            write: (bytes: Uint8Array) => net.value.destroyed ? Effect.fail(gone) : writer.write(bytes),
+            writeAll: (chunks: readonly [Uint8Array, ...Array<Uint8Array>]) =>
+              net.value.destroyed ? Effect.fail(gone) : writer.writeAll(chunks),
+            batch,
+            // Nothing written so far is still held by the socket: the buffers may be reused.
+            idle: () => net.value.writableLength === 0,
+            onDrain: (listener: () => void) => {
+              net.value.on("drain", listener)
+            }
+          }
+        yield* transmit(reader, sender, negotiated, limits)
       }))
 
     const track = (socket: Socket.Socket) =>

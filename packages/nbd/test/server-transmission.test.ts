@@ -409,6 +409,36 @@ describe("CMD_CACHE, unknown commands and CMD_DISC", () => {
     }).pipe(Effect.scoped))
 })
 
+describe("buffer reuse", () => {
+  it.effect("many pipelined large writes and reads each carry their own data", () =>
+    Effect.gen(function*() {
+      const { device, socket } = yield* served(16384)
+      const region = 256 * 1024
+      const ok = yield* withClient(socket, async (client) => {
+        await client.open("disk")
+        // Writes large enough to span socket chunks: their payloads are copied into reused buffers.
+        for (let i = 0; i < 32; i++) client.sendRequest(P.CMD_WRITE, BigInt(i), i * region, region, 0, pattern(region, i))
+        for (let i = 0; i < 32; i++) await client.readReply()
+        // 128 reads while the client does not read: the socket backs up, so replies wait in it while
+        // later reads are served. A reply buffer reused before the socket has sent it would show here.
+        client.socket.pause()
+        const at = (i: number) => ((i * 7) % 32) * region
+        for (let i = 0; i < 128; i++) client.sendRequest(P.CMD_READ, BigInt(i), at(i), region, P.CMD_FLAG_DF)
+        await new Promise((resolve) => setTimeout(resolve, 300))
+        client.socket.resume()
+        let ok = true
+        for (let i = 0; i < 128; i++) {
+          const reply = await client.readReply()
+          const n = Number(reply.cookie)
+          ok &&= assembleRead(reply, at(n), region).equals(pattern(region, (n * 7) % 32))
+        }
+        return ok
+      })
+      expect(ok).toBe(true)
+      for (const i of [0, 13, 31]) expect((yield* deviceBytes(device, i * region, region)).equals(pattern(region, i))).toBe(true)
+    }).pipe(Effect.scoped))
+})
+
 const withClientPromise = async <A>(socket: string, scenario: (client: RawClient) => Promise<A>) => {
   const { RawClient } = await import("./support/RawClient.js")
   const client = await RawClient.connect(socket)

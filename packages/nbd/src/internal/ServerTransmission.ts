@@ -15,6 +15,7 @@ import * as Effect from "effect/Effect"
 import * as Latch from "effect/Latch"
 import { Buffer } from "node:buffer"
 import * as P from "./Protocol.js"
+import { BufferPool } from "./BufferPool.js"
 import { errnoOf, messageOf } from "./ServerErrors.js"
 import { Hangup, maxPayload, type Negotiated } from "./ServerHandshake.js"
 import { put16, put32, put64, u16, u32, u64, utf8, WireReader } from "./WireReader.js"
@@ -23,6 +24,15 @@ import { put16, put32, put64, u16, u32, u64, utf8, WireReader } from "./WireRead
 export interface Sender<E> {
   readonly write: (bytes: Uint8Array) => Effect.Effect<void, E>
   readonly writeAll: (chunks: readonly [Uint8Array, ...Array<Uint8Array>]) => Effect.Effect<void, E>
+  /**
+   * Holds the writes made from now until the current turn of the event loop
+   * ends, then sends them together (one system call for many replies).
+   */
+  readonly batch?: (() => void) | undefined
+  /** Whether the socket holds none of the bytes written so far (so their buffers may be reused). */
+  readonly idle?: (() => boolean) | undefined
+  /** Calls `listener` whenever the socket has sent everything it held. */
+  readonly onDrain?: ((listener: () => void) => void) | undefined
 }
 
 /** Limits of one connection. */
@@ -37,10 +47,10 @@ const holeThreshold = 64 * 1024
 const maxReadChunks = 64
 /** At most this many descriptors answer one block status request. */
 const maxDescriptors = 16384
-/** Replies held for one batched write at most. */
-const maxOutbox = 256
-/** Reply bytes held for one batched write at most. */
-const maxOutboxBytes = 1024 * 1024
+/** Bytes of reusable buffers one connection keeps. */
+const poolBytes = 32 * 1024 * 1024
+/** Buffers smaller than this are not worth keeping. */
+const poolMinimum = 16 * 1024
 /** Zeros written per step for `WRITE_ZEROES` with `NO_HOLE`. */
 const zeroStep = 1024 * 1024
 
@@ -86,31 +96,25 @@ export const transmit = <E>(
     let inFlightBytes = 0
     const slots = Latch.makeUnsafe(true)
     let zeros: Uint8Array | undefined
-    // Replies produced while the reader works through requests it already holds wait here and
-    // go out together, in one system call, before the reader next waits for anything.
-    let outbox: Array<Uint8Array> = []
-    let outboxBytes = 0
-    let batching = false
+    const send = (chunks: readonly [Uint8Array, ...Array<Uint8Array>]): Effect.Effect<void, E> =>
+      chunks.length === 1 ? sender.write(chunks[0]) : sender.writeAll(chunks)
 
-    const send = (chunks: readonly [Uint8Array, ...Array<Uint8Array>]): Effect.Effect<void, E> => {
-      if (batching && outbox.length < maxOutbox && outboxBytes < maxOutboxBytes) {
-        for (let i = 0; i < chunks.length; i++) {
-          outbox.push(chunks[i]!)
-          outboxBytes += chunks[i]!.length
-        }
-        return Effect.void
-      }
-      return chunks.length === 1 ? sender.write(chunks[0]) : sender.writeAll(chunks)
+    // Large buffers are reused: a write's payload once the device has copied it, a read's reply
+    // once the socket no longer holds any bytes (sent buffers wait in `retired` until then).
+    const pool = new BufferPool(poolBytes)
+    const retired: Array<Uint8Array> = []
+    const recycle = () => {
+      if (retired.length === 0 || sender.idle === undefined || !sender.idle()) return
+      for (let i = 0; i < retired.length; i++) pool.give(retired[i]!)
+      retired.length = 0
     }
-
-    const flushOutbox: Effect.Effect<void, E> = Effect.suspend(() => {
-      batching = false
-      if (outbox.length === 0) return Effect.void
-      const batch = outbox as unknown as readonly [Uint8Array, ...Array<Uint8Array>]
-      outbox = []
-      outboxBytes = 0
-      return sender.writeAll(batch)
-    })
+    sender.onDrain?.(recycle)
+    const sendAndRetire = (chunks: readonly [Uint8Array, ...Array<Uint8Array>]): Effect.Effect<void, E> =>
+      Effect.map(send(chunks), () => {
+        if (sender.idle === undefined) return
+        for (let i = 0; i < chunks.length; i++) if (chunks[i]!.length >= poolMinimum) retired.push(chunks[i]!)
+        recycle()
+      })
 
     const simpleHeader = (bytes: Uint8Array, cookieHigh: number, cookieLow: number, errno: number) => {
       put32(bytes, 0, P.SIMPLE_REPLY_MAGIC)
@@ -198,13 +202,13 @@ export const transmit = <E>(
     const read = (flags: number, cookieHigh: number, cookieLow: number, offset: number, length: number) => {
       const sectorStart = offset / sectorSize
       if (!structured) {
-        const bytes = Buffer.allocUnsafe(16 + length)
+        const bytes = pool.take(16 + length)
         simpleHeader(bytes, cookieHigh, cookieLow, 0)
         return Effect.as(device.read(sectorStart, bytes.subarray(16)), [bytes] as const)
       }
       const dataChunk = (start: number, bytesLength: number, done: boolean) => {
         // Every byte is written: the header here, the data by the device read.
-        const bytes = Buffer.allocUnsafe(28 + bytesLength)
+        const bytes = pool.take(28 + bytesLength)
         chunkHeader(bytes, 0, done ? P.REPLY_FLAG_DONE : 0, P.REPLY_TYPE_OFFSET_DATA, cookieHigh, cookieLow, 8 + bytesLength)
         put64(bytes, 20, start)
         return bytes
@@ -287,7 +291,8 @@ export const transmit = <E>(
       cookieLow: number,
       offset: number,
       length: number,
-      payload: Uint8Array | undefined
+      payload: Uint8Array | undefined,
+      ownedPayload: boolean
     ): Effect.Effect<readonly [Uint8Array, ...Array<Uint8Array>], unknown> => {
       const sectorStart = offset / sectorSize
       const sectors = length / sectorSize
@@ -296,7 +301,12 @@ export const transmit = <E>(
         case P.CMD_READ:
           return read(flags, cookieHigh, cookieLow, offset, length)
         case P.CMD_WRITE:
-          return Effect.map(fua(flags, device.write(sectorStart, payload!)), ok)
+          return Effect.map(fua(flags, device.write(sectorStart, payload!)), ok).pipe(
+            // The device has copied the data in: a payload we allocated can serve the next write.
+            Effect.ensuring(Effect.sync(() => {
+              if (ownedPayload) pool.give(payload!)
+            }))
+          )
         case P.CMD_FLUSH:
           return Effect.map(device.flush, ok)
         case P.CMD_TRIM:
@@ -354,12 +364,13 @@ export const transmit = <E>(
       offset: number,
       length: number,
       payload: Uint8Array | undefined,
+      ownedPayload: boolean,
       refused: RequestError | undefined
     ): Effect.Effect<void, E> => {
       const fail = (errno: number, message: string) => send([failureReply(type, cookieHigh, cookieLow, errno, message)])
       if (refused !== undefined) return fail(refused.errno, refused.message)
-      return Effect.matchCauseEffect(operation(type, flags, cookieHigh, cookieLow, offset, length, payload), {
-        onSuccess: send,
+      return Effect.matchCauseEffect(operation(type, flags, cookieHigh, cookieLow, offset, length, payload, ownedPayload), {
+        onSuccess: type === P.CMD_READ ? sendAndRetire : send,
         onFailure: (cause) => {
           const error = Cause.squash(cause)
           if (error instanceof RequestError) return fail(error.errno, error.message)
@@ -390,13 +401,13 @@ export const transmit = <E>(
       step: () => {}
     })
 
+    const takeBuffer = (n: number) => pool.take(n)
+
     return Effect.gen(function*() {
       while (true) {
-        if (reader.available < 28) {
-          yield* flushOutbox
-          yield* reader.ensure(28)
-        }
-        batching = true
+        if (reader.available < 28) yield* reader.ensure(28)
+        sender.batch?.()
+        recycle()
         reader.window(28)
         const bytes = reader.windowBytes
         const at = reader.windowAt
@@ -409,27 +420,25 @@ export const transmit = <E>(
         const length = u32(bytes, at + 24)
         reader.skip(28)
         if (type === P.CMD_DISC) {
-          yield* flushOutbox
           yield* awaitIdle
           return
         }
         const refused = check(type, flags, offset, length)
         let payload: Uint8Array | undefined
+        let ownedPayload = false
         if (type === P.CMD_WRITE) {
-          if (reader.available < length) yield* flushOutbox
-          if (refused === undefined) payload = yield* reader.read(length)
-          else yield* reader.discard(length)
+          if (refused === undefined) {
+            payload = yield* reader.read(length, takeBuffer)
+            ownedPayload = reader.readCopied
+          } else yield* reader.discard(length)
         }
         const cost = type === P.CMD_READ || type === P.CMD_WRITE ? length : 0
-        if (mustWait(cost)) {
-          yield* flushOutbox
-          yield* awaitSlot(cost)
-        }
+        if (mustWait(cost)) yield* awaitSlot(cost)
         inFlight++
         inFlightBytes += cost
         // A reply that cannot be written means the socket is gone: the next read ends the connection.
         yield* Effect.forkChild(
-          handle(type, flags, cookieHigh, cookieLow, offset, length, payload, refused).pipe(
+          handle(type, flags, cookieHigh, cookieLow, offset, length, payload, ownedPayload, refused).pipe(
             Effect.ignore,
             Effect.ensuring(release(cost))
           ),

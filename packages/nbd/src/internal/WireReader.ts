@@ -192,15 +192,26 @@ export class WireReader<E> {
     return copy
   }
 
+  /** After {@link read}: whether the bytes were copied into an array from `allocate` (not a view). */
+  readCopied = false
+
   /**
    * Reads exactly `n` bytes: a view when they are already held in one chunk,
-   * otherwise a new array filled as the bytes arrive (so a large payload is
-   * never held twice).
+   * otherwise an array from `allocate` (default: a new one) filled as the
+   * bytes arrive, so a large payload is never held twice.
    */
-  read(n: number): Effect.Effect<Uint8Array, E> {
-    if (this.available >= n) return Effect.succeed(this.take(n))
+  read(n: number, allocate?: (n: number) => Uint8Array): Effect.Effect<Uint8Array, E> {
+    if (n === 0) {
+      this.readCopied = false
+      return Effect.succeed(new Uint8Array(0))
+    }
+    if (this.available >= n && this.chunks[this.head]!.length - this.offset >= n) {
+      this.readCopied = false
+      return Effect.succeed(this.take(n))
+    }
     return Effect.suspend(() => {
-      const target = new Uint8Array(n)
+      const target = allocate === undefined ? new Uint8Array(n) : allocate(n)
+      this.readCopied = true
       let filled = 0
       return Effect.whileLoop({
         while: () => filled < n,
