@@ -4,7 +4,7 @@
  */
 import type { BlockDeviceShape } from "@effect-block/block"
 import { makeRegistry } from "@effect-block/ramdisk"
-import { CrashSimulator, type CrashSimulatorShape } from "@effect-block/testing"
+import { CrashSimulator, type CrashSimulatorShape, explore } from "@effect-block/testing"
 import { describe, expect, it } from "@effect/vitest"
 import { Effect } from "effect"
 
@@ -141,6 +141,36 @@ for (const mix of ["journal", "snapshot", "mixed"] as const) {
     })
   })
 }
+
+describe("explore over a power domain", () => {
+  /** Writes the data, then the commit record on the log; flushes the data first only when `ordered`. */
+  const workload = (data: BlockDeviceShape, log: BlockDeviceShape, ordered: boolean) =>
+    Effect.gen(function*() {
+      yield* data.write(0, filled(7))
+      if (ordered) yield* data.flush
+      yield* log.write(0, filled(1))
+      yield* log.flush
+      if (!ordered) yield* data.flush
+    })
+  const check = (data: BlockDeviceShape, log: BlockDeviceShape) =>
+    Effect.gen(function*() {
+      if ((yield* firstByte(log, 0)) === 1 && (yield* firstByte(data, 0)) !== 7) {
+        return yield* Effect.fail(new Error("the log commits data that is not on the data device"))
+      }
+    })
+
+  for (const ordered of [false, true]) {
+    it.effect(`${ordered ? "passes" : "catches"} a commit record that ${ordered ? "follows" : "may overtake"} its data on another device`, () =>
+      run("mixed", ({ data, log, simulator }) =>
+        Effect.gen(function*() {
+          const summary = yield* explore({ workload: workload(data, log, ordered), check: () => check(data, log) }).pipe(
+            Effect.provideService(CrashSimulator, simulator)
+          )
+          expect(summary.violationCount > 0).toBe(!ordered)
+          expect(summary.explored).toBeGreaterThan(2)
+        })))
+  }
+})
 
 describe("CrashSimulator.make", () => {
   it.effect("refuses an empty power domain with InvalidRequest", () =>

@@ -207,7 +207,8 @@ export const makeDomain = (members: ReadonlyArray<Member>, options: DomainOption
     ops: ReadonlyArray<States.Op>,
     pending: ReadonlyArray<PendingWrite>,
     choice: States.Choice,
-    search: Pick<States.SearchOptions, "seed" | "damage">
+    search: Pick<States.SearchOptions, "seed" | "damage">,
+    bases: ReadonlyArray<States.Base>
   ): CrashState => {
     const landed: Array<number> = []
     const torn: Array<number> = []
@@ -219,7 +220,6 @@ export const makeDomain = (members: ReadonlyArray<Member>, options: DomainOption
         if (search.damage !== "none") damaged.push(o)
       }
     })
-    const bases = basesOf(epoch)
     const state = new CrashState({
       epoch: index,
       writes: ops.length,
@@ -255,9 +255,10 @@ export const makeDomain = (members: ReadonlyArray<Member>, options: DomainOption
         torn: options.torn ?? false,
         damage: options.damage ?? "none"
       }
-      const found = States.search(ops, basesOf(epoch), search)
+      const bases = basesOf(epoch)
+      const found = States.search(ops, bases, search)
       const pending = describe(ops)
-      const list = found.choices.map((choice) => stateOf(index, epoch, ops, pending, choice, search))
+      const list = found.choices.map((choice) => stateOf(index, epoch, ops, pending, choice, search, bases))
       const coverage: Coverage = {
         exhaustive: found.coverage.exhaustive,
         space: found.coverage.space,
@@ -274,7 +275,7 @@ export const makeDomain = (members: ReadonlyArray<Member>, options: DomainOption
         const epoch = open()
         const ops = epoch.ops.slice()
         const choice = States.randomWhole(ops, random.next)
-        return stateOf(forgotten + epochs.length - 1, epoch, ops, describe(ops), choice, { seed: 0, damage: "none" })
+        return stateOf(forgotten + epochs.length - 1, epoch, ops, describe(ops), choice, { seed: 0, damage: "none" }, basesOf(epoch))
       })()
       const data = stateData.get(target)
       if (data === undefined || data.owner !== owner) {

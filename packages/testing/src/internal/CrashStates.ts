@@ -191,6 +191,7 @@ const makeFingerprinter = (
     return Int32Array.from({ length: op.sectors }, (_, i) =>
       op.data === undefined ? zeroIds[op.device] ?? 0 : interner.id(op.data.subarray(i * size, (i + 1) * size)))
   })
+  const resizes = ops.some((op) => op.operation === "resize")
   const garbageIds = new Map<string, number>()
   const garbageId = (o: number, i: number): number => {
     const key = `${o}:${i}`
@@ -228,6 +229,8 @@ const makeFingerprinter = (
         else if (i === tear) ids[at[i] ?? 0] = options.damage === "zeros" ? zeroIds[d] ?? 0 : garbageId(o, i)
       }
     })
+    // Without size changes every touched sector is visible: the ids alone are the key.
+    if (!resizes) return ids.join(",")
     const parts: Array<string> = []
     bases.forEach((_, d) => {
       const end = size[d] ?? 0
