@@ -85,12 +85,12 @@ const flags = {
     "flush the destination before exiting, so the copy is durable (default: off, as nbdcopy)"
   ),
   requests: describedFlag(
-    Flag.Int("requests").pipe(Flag.withDefault(4)),
-    "requests in flight at once, 1 to 64 (default 4)"
+    Flag.Int("requests").pipe(Flag.withDefault(8)),
+    "requests in flight at once, 1 to 64 (default 8)"
   ),
   requestSize: describedFlag(
-    Flag.String("request-size").pipe(Flag.withDefault("8MiB")),
-    "bytes per request: 64KiB to 32MiB (default 8MiB)"
+    Flag.String("request-size").pipe(Flag.withDefault("2MiB")),
+    "bytes per request: 64KiB to 32MiB (default 2MiB)"
   )
 }
 

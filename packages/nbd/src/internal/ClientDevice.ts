@@ -186,27 +186,24 @@ export const makeCore = (options: DeviceOptions, state: ClientState): Core => {
   })
   const wait = (done: Deferred.Deferred<void>) => (next: Effect.Effect<Session | undefined>) => Effect.andThen(Deferred.await(done), next)
 
-  /** Sends one request (again after a reconnect when that is safe) and maps its outcome to the contract. */
-  const send = (
+  /**
+   * Sends one request (again after a reconnect when that is safe), maps a
+   * failure to the contract's error, and on success continues with `then`.
+   */
+  const send = <A>(
     operation: string,
     command: number,
     commandFlags: number,
     offset: number,
     length: number,
     payload: ReadonlyArray<Uint8Array> | undefined,
-    targets: ReadonlyArray<Uint8Array> | undefined
-  ): Effect.Effect<Pending, ReadError | WriteError> => {
-    const attempt = (resends: number): Effect.Effect<Pending, ReadError | WriteError> => {
-      const live = session
-      const sent = live !== undefined && live.alive() ?
-        live.request(command, commandFlags, offset, length, payload, targets) :
-        Effect.flatMap(current, (now) =>
-          now === undefined ?
-            Effect.fail(connection.disconnectedError(operation)) :
-            now.request(command, commandFlags, offset, length, payload, targets))
-      return Effect.flatMap(sent, (pending): Effect.Effect<Pending, ReadError | WriteError> => {
+    targets: ReadonlyArray<Uint8Array> | undefined,
+    then: (pending: Pending) => Effect.Effect<A, ReadError | WriteError>
+  ): Effect.Effect<A, ReadError | WriteError> => {
+    const attempt = (resends: number): Effect.Effect<A, ReadError | WriteError> => {
+      const done = (pending: Pending): Effect.Effect<A, ReadError | WriteError> => {
         const failure = pending.failure
-        if (failure === undefined) return Effect.succeed(pending)
+        if (failure === undefined) return then(pending)
         if (
           failure._tag === "Lost" && reconnect !== undefined && resendable(command) && resends < maxResends &&
           gaveUp === undefined && !closed
@@ -216,10 +213,18 @@ export const makeCore = (options: DeviceOptions, state: ClientState): Core => {
         return Effect.fail(
           toError(operation, command, name, sectorSize, pending, failure, () => connection.disconnectedError(operation))
         )
-      })
+      }
+      const live = session
+      if (live !== undefined && live.alive()) return live.request(command, commandFlags, offset, length, payload, targets, done)
+      return Effect.flatMap(current, (now) =>
+        now === undefined ?
+          Effect.fail(connection.disconnectedError(operation)) :
+          now.request(command, commandFlags, offset, length, payload, targets, done))
     }
     return attempt(0)
   }
+
+  const toVoid = () => Effect.void
 
   /** Sends a transfer as requests of at most `maxRequest` bytes, pipelined. */
   const transfer = (
@@ -234,13 +239,13 @@ export const makeCore = (options: DeviceOptions, state: ClientState): Core => {
     if (length === 0) return Effect.void
     const isWrite = command === P.CMD_WRITE
     if (length <= maxRequest) {
-      return Effect.asVoid(send(operation, command, 0, offset, length, isWrite ? buffers : undefined, isWrite ? undefined : buffers))
+      return send(operation, command, 0, offset, length, isWrite ? buffers : undefined, isWrite ? undefined : buffers, toVoid)
     }
-    const pieces: Array<Effect.Effect<Pending, ReadError | WriteError>> = []
+    const pieces: Array<Effect.Effect<void, ReadError | WriteError>> = []
     for (let at = 0; at < length; at += maxRequest) {
       const size = Math.min(maxRequest, length - at)
       const views = sliceBuffers(buffers, at, size)
-      pieces.push(send(operation, command, 0, offset + at, size, isWrite ? views : undefined, isWrite ? undefined : views))
+      pieces.push(send(operation, command, 0, offset + at, size, isWrite ? views : undefined, isWrite ? undefined : views, toVoid))
     }
     return Effect.all(pieces, { concurrency: "unbounded", discard: true })
   }
@@ -258,8 +263,9 @@ export const makeCore = (options: DeviceOptions, state: ClientState): Core => {
     }
     if ((flags & P.FLAG_SEND_FLUSH) === 0) return Effect.void
     const covered = writesSinceFlush
-    return Effect.map(send("flush", P.CMD_FLUSH, 0, 0, 0, undefined, undefined), () => {
+    return send("flush", P.CMD_FLUSH, 0, 0, 0, undefined, undefined, () => {
       writesSinceFlush = Math.max(0, writesSinceFlush - covered)
+      return Effect.void
     })
   })
 
@@ -267,9 +273,9 @@ export const makeCore = (options: DeviceOptions, state: ClientState): Core => {
     const offset = sectorStart * sectorSize
     const length = sectors * sectorSize
     if (length === 0) return Effect.void
-    const pieces: Array<Effect.Effect<Pending, WriteError>> = []
+    const pieces: Array<Effect.Effect<void, WriteError>> = []
     for (let at = 0; at < length; at += maxRequest) {
-      pieces.push(send("discard", P.CMD_WRITE_ZEROES, 0, offset + at, Math.min(maxRequest, length - at), undefined, undefined))
+      pieces.push(send("discard", P.CMD_WRITE_ZEROES, 0, offset + at, Math.min(maxRequest, length - at), undefined, undefined, toVoid))
     }
     return Effect.map(Effect.all(pieces, { concurrency: "unbounded", discard: true }), () => {
       writesSinceFlush++
@@ -285,9 +291,7 @@ export const makeCore = (options: DeviceOptions, state: ClientState): Core => {
     const step = (position: number): Effect.Effect<number, ReadError> => {
       if (position >= sizeBytes) return Effect.succeed(info.sizeSectors)
       const length = Math.min(sizeBytes - position, maxRequest)
-      return Effect.flatMap(
-        send(operation, P.CMD_BLOCK_STATUS, 0, position, length, undefined, undefined) as Effect.Effect<Pending, ReadError>,
-        (pending) => {
+      return (send(operation, P.CMD_BLOCK_STATUS, 0, position, length, undefined, undefined, (pending) => {
           const extents = pending.extents ?? []
           let at = position
           for (let i = 0; i < extents.length && at < sizeBytes; i += 2) {
@@ -297,8 +301,7 @@ export const makeCore = (options: DeviceOptions, state: ClientState): Core => {
             at += size
           }
           return step(at)
-        }
-      )
+        }) as Effect.Effect<number, ReadError>)
     }
     return step(from * sectorSize)
   }

@@ -30,8 +30,8 @@ export interface Pending {
   readonly targets: ReadonlyArray<Uint8Array> | undefined
   /** Bytes of a read covered so far by data and hole chunks. */
   covered: number
-  /** Covered ranges `[start, end)` relative to `offset`, flat, sorted. */
-  readonly ranges: Array<number>
+  /** Covered ranges `[start, end)` relative to `offset`, flat, sorted; made on a read's first chunk. */
+  ranges: Array<number> | undefined
   /** Block-status descriptors as they came: length, flags, length, flags... */
   extents: Array<number> | undefined
   failure: Failure | undefined
@@ -59,7 +59,7 @@ export const makePending = (
   length,
   targets,
   covered: 0,
-  ranges: [],
+  ranges: undefined,
   extents: undefined,
   failure: undefined,
   finished: false,
@@ -270,7 +270,7 @@ export class ReplyParser {
       return `a chunk for bytes ${pending.offset + start}..${pending.offset + start + length} outside the read of ` +
         `${pending.offset}..${pending.offset + pending.length}`
     }
-    const ranges = pending.ranges
+    const ranges = pending.ranges ??= []
     const n = ranges.length
     if (n === 0 || ranges[n - 1]! <= start) {
       // The usual case: chunks in order. Merge with the previous range when they touch.

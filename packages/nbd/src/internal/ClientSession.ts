@@ -26,18 +26,19 @@ import * as P from "./Protocol.js"
 export interface Session {
   readonly negotiated: Negotiated
   /**
-   * Sends one request and waits for its last reply. Never fails: the
-   * returned request carries `failure` when it did not succeed.
+   * Sends one request and, once its last reply is in, continues with
+   * `done` (which sees `failure` on the request when it did not succeed).
    * `payload` (a write's data) is written as given, without copying.
    */
-  readonly request: (
+  readonly request: <A, E>(
     command: number,
     flags: number,
     offset: number,
     length: number,
     payload: ReadonlyArray<Uint8Array> | undefined,
-    targets: ReadonlyArray<Uint8Array> | undefined
-  ) => Effect.Effect<Pending>
+    targets: ReadonlyArray<Uint8Array> | undefined,
+    done: (pending: Pending) => Effect.Effect<A, E>
+  ) => Effect.Effect<A, E>
   /** Whether the connection still works. */
   readonly alive: () => boolean
   /** Sends `NBD_CMD_DISC` and closes; requests still in flight finish `Closed`. Idempotent. */
@@ -59,9 +60,6 @@ const putU32 = (bytes: Uint8Array, at: number, value: number) => {
   bytes[at + 2] = (value >>> 8) & 0xff
   bytes[at + 3] = value & 0xff
 }
-
-/** How much received data the socket buffers before it stops reading. */
-const readBufferBytes = 4 * 1024 * 1024
 
 /** Bytes of request headers carved from one allocation. */
 const slabBytes = 64 * 1024
@@ -152,12 +150,9 @@ export const open = (
 
     const dial = Effect.callback<Net.Socket, Socket.SocketError>((resume) => {
       const target = options.address
-      // A large read buffer: the reader pulls everything that arrived at once, and the socket stops and
-      // restarts reading (a system call each) less often than at the 64 KiB default.
-      // (Node passes the option on to its Duplex; @types/node does not list it for sockets.)
-      const socket = new Net.Socket({ readableHighWaterMark: readBufferBytes } as Net.SocketConstructorOpts)
-      if (target._tag === "Unix") socket.connect({ path: target.path })
-      else socket.connect({ host: target.host, port: target.port, noDelay: true })
+      const socket = target._tag === "Unix" ?
+        Net.createConnection({ path: target.path }) :
+        Net.createConnection({ host: target.host, port: target.port, noDelay: true })
       conn = socket
       // Every fiber whose write waits for 'drain' listens on the socket; many in flight is normal here.
       socket.setMaxListeners(0)
@@ -258,16 +253,6 @@ export const open = (
     })
     yield* Effect.forkIn(readLoop, scope)
 
-    const wait = (pending: Pending) =>
-      Effect.callback<Pending>((resume) => {
-        if (pending.finished) return resume(Effect.succeed(pending))
-        pending.resume = () => resume(Effect.succeed(pending))
-        return Effect.sync(() => {
-          pending.abandoned = true
-          pending.resume = undefined
-        })
-      })
-
     const outgoing = new Outgoing()
     let wakeFlusher: (() => void) | undefined
     /** Writes whatever requests have queued, one batch at a time, until the session dies. */
@@ -296,13 +281,13 @@ export const open = (
     })
     yield* Effect.forkIn(flusher, scope)
 
-    const request: Session["request"] = (command, flags, offset, length, payload, targets) =>
+    const request: Session["request"] = (command, flags, offset, length, payload, targets, done) =>
       Effect.suspend(() => {
         const pending = makePending(nextCookie++, command, offset, length, targets)
         if (dead !== undefined || conn === undefined || conn.destroyed) {
           pending.failure = dead ?? { _tag: "Lost", message: `the connection to ${address} is closed` }
           pending.finished = true
-          return Effect.succeed(pending)
+          return done(pending)
         }
         table.set(pending.cookie, pending)
         outgoing.header(command, flags, pending.cookie, offset, length)
@@ -312,7 +297,15 @@ export const open = (
           wakeFlusher = undefined
           wake()
         }
-        return wait(pending)
+        // The reply completes the caller's fiber directly with `done`'s effect: no extra step per request.
+        return Effect.callback((resume) => {
+          if (pending.finished) return resume(done(pending))
+          pending.resume = () => resume(done(pending))
+          return Effect.sync(() => {
+            pending.abandoned = true
+            pending.resume = undefined
+          })
+        })
       })
 
     const close: Effect.Effect<void> = Effect.suspend(() => {
