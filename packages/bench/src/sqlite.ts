@@ -75,6 +75,7 @@ const exploreCell = (
   workload: Workload,
   options: {
     readonly torn: boolean
+    readonly damage?: "garbage" | undefined
     readonly statesPerEpoch: number
     readonly allowance?: Allowance | undefined
     readonly maxStates?: number | undefined
@@ -106,6 +107,7 @@ const exploreCell = (
       seed: 21,
       limit: options.statesPerEpoch,
       torn: options.torn,
+      damage: options.damage,
       maxStates: options.maxStates,
       ...(options.sampleEvery === undefined ? {} : {
         progressEvery: options.sampleEvery,
@@ -153,6 +155,18 @@ export const sqliteBench: Effect.Effect<ReadonlyArray<Row>, unknown> = Effect.ge
         { name: `sqlite ${name}: any acknowledged commit lost`, value: strict.violations, unit: "states" }
       )
     }
+  }
+  for (const falseClaims of [[], ["powersafe-overwrite"] as const]) {
+    const configuration: Configuration = { journalMode: "WAL", synchronous: "FULL", sync: "flush", falseClaims }
+    const name = `${nameOf(configuration)}, torn with garbage`
+    yield* progress(`sqlite: ${name}`)
+    const result = yield* exploreCell(configuration, workload, { torn: true, damage: "garbage", statesPerEpoch, allowance: "nothing" }).pipe(
+      Effect.provide(environment(21))
+    )
+    rows.push(
+      { name: `sqlite ${name}: states explored`, value: result.states, unit: "states" },
+      { name: `sqlite ${name}: any acknowledged commit lost`, value: result.violations, unit: "states" }
+    )
   }
   const longStates = quick ? 300 : 10_000
   yield* progress(`sqlite: ${longStates} states of WAL+FULL with torn writes`)

@@ -25,15 +25,20 @@ export interface Configuration {
   readonly journalMode: "DELETE" | "WAL"
   readonly synchronous: "OFF" | "NORMAL" | "FULL" | "EXTRA"
   readonly sync: "flush" | "skip"
+  /** Device characteristics claimed falsely (see `OpenOptions`); SQLite's promises assume they hold. */
+  readonly falseClaims?: ReadonlyArray<"powersafe-overwrite" | "safe-append" | "sequential"> | undefined
 }
 
 /**
- * The configuration's name in tables: `WAL+FULL`, or `broken VFS (WAL+FULL)`.
+ * The configuration's name in tables: `WAL+FULL`, `broken VFS (WAL+FULL)`,
+ * `WAL+FULL claiming powersafe-overwrite`.
  *
  * @since 0.1.0
  */
 export const nameOf = (configuration: Configuration): string => {
-  const name = `${configuration.journalMode}+${configuration.synchronous}`
+  const base = `${configuration.journalMode}+${configuration.synchronous}`
+  const claims = configuration.falseClaims ?? []
+  const name = claims.length === 0 ? base : `${base} claiming ${claims.join(", ")}`
   return configuration.sync === "skip" ? `broken VFS (${name})` : name
 }
 
@@ -189,7 +194,8 @@ export const recover = (
     const database = yield* sqlite.open(storage, {
       journalMode: configuration.journalMode,
       synchronous: configuration.synchronous,
-      sync: configuration.sync
+      sync: configuration.sync,
+      ...(configuration.falseClaims === undefined ? {} : { falseClaims: configuration.falseClaims })
     })
     const integrity = yield* database.query("PRAGMA integrity_check")
     const verdict = integrity.map((row) => String(row["integrity_check"])).join("; ")

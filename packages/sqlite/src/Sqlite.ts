@@ -66,6 +66,10 @@ export type Storage =
  * - `sync`: `"flush"` (the default) makes `xSync` flush the device;
  *   `"skip"` makes it do nothing: a deliberately broken VFS, for showing
  *   that a crash test catches one.
+ * - `falseClaims`: device characteristics to report although a block
+ *   device does not have them (`"powersafe-overwrite"`, `"safe-append"`,
+ *   `"sequential"`): deliberately false, for showing that a crash test with
+ *   torn, damaged writes catches SQLite relying on them. Default none.
  *
  * @since 0.1.0
  */
@@ -73,8 +77,15 @@ export const OpenOptions = Schema.Struct({
   journalMode: Schema.optional(Schema.Literals(["DELETE", "TRUNCATE", "PERSIST", "WAL"])),
   synchronous: Schema.optional(Schema.Literals(["OFF", "NORMAL", "FULL", "EXTRA"])),
   pageSize: Schema.optional(Schema.Literals([512, 1024, 2048, 4096, 8192, 16384, 32768, 65536])),
-  sync: Schema.optional(Schema.Literals(["flush", "skip"]))
+  sync: Schema.optional(Schema.Literals(["flush", "skip"])),
+  falseClaims: Schema.optional(Schema.Array(Schema.Literals(["powersafe-overwrite", "safe-append", "sequential"])))
 })
+
+const claimBits: Record<"powersafe-overwrite" | "safe-append" | "sequential", number> = {
+  "powersafe-overwrite": SQLite.SQLITE_IOCAP_POWERSAFE_OVERWRITE,
+  "safe-append": SQLite.SQLITE_IOCAP_SAFE_APPEND,
+  "sequential": SQLite.SQLITE_IOCAP_SEQUENTIAL
+}
 
 /**
  * The options of {@link SqliteShape.open}.
@@ -299,7 +310,8 @@ const make = (sqlite3: SqliteApi, vfs: BlockVfs, vfsName: string): SqliteShape =
         files.push(file)
       }
       const [database, journal, wal] = files as [BlockFile, BlockFile, BlockFile]
-      const mount: Mount = { database, journal, wal, failure: undefined }
+      const characteristics = (decoded.falseClaims ?? []).reduce((bits, claim) => bits | claimBits[claim], 0)
+      const mount: Mount = { database, journal, wal, characteristics, failure: undefined }
       const journalMode = decoded.journalMode ?? "DELETE"
       const { key, path } = vfs.mount(mount)
       const db = yield* Effect.acquireRelease(

@@ -9,7 +9,8 @@
  * `BlockFile`s. Temporary files (statement journals, temp tables) live in
  * memory. Device characteristics are 0: no atomic writes of any size, no
  * safe append, no sequential ordering, no power-safe overwrite, because a
- * `BlockDevice` promises none of them. Locks always succeed: a mount is used
+ * `BlockDevice` promises none of them (unless the caller asks for false
+ * claims, to show that a crash test catches them). Locks always succeed: a mount is used
  * by one connection, opened in exclusive locking mode.
  */
 import * as SQLite from "@effect/wa-sqlite"
@@ -30,6 +31,8 @@ export interface Mount {
   readonly database: BlockFile
   readonly journal: BlockFile
   readonly wal: BlockFile
+  /** The device characteristics reported to SQLite: 0 unless the caller made deliberately false claims. */
+  readonly characteristics: number
   /** The device failure behind the last failing VFS call of this mount. */
   failure: DeviceFailure | undefined
 }
@@ -231,7 +234,7 @@ export class BlockVfs implements SQLiteVFS {
     return this.files.get(pFile)?.file.sectorSize ?? 512
   }
 
-  xDeviceCharacteristics(): number {
-    return 0
+  xDeviceCharacteristics(pFile: number): number {
+    return this.files.get(pFile)?.mount?.characteristics ?? 0
   }
 }
