@@ -13,7 +13,7 @@
  * `src/conformance/`: `Info`, `Read`, `Write` (their shared bodies in
  * `Transfer`), `Flush`, `Discard`, `Resize`, `Seek`, `Disconnect`,
  * `Concurrency`, and the rules that need a control over the device
- * (`Handles`, `ReadOnly`, `Beneath`).
+ * (`Handles`, `ReadOnly`, `Destroy`, `Beneath`). `Rule` says what a rule is.
  *
  * @since 0.1.0
  */
@@ -41,6 +41,7 @@ import { RuleFailed } from "./internal/ConformanceKit.js"
 import { isLayer } from "./internal/Guards.js"
 import { decodeOptions } from "./internal/Options.js"
 
+/** What a rule is, and the error a broken rule fails with (defined with the rule builders). */
 export { type ConformanceRule, ConformanceViolation } from "./conformance/Rule.js"
 
 /**

@@ -57,6 +57,8 @@ export const SectorRange = Schema.Struct({
 })
 
 /**
+ * A range of sectors, as {@link SectorRange} decodes it.
+ *
  * @since 0.1.0
  */
 export interface SectorRange extends Schema.Schema.Type<typeof SectorRange> {}
@@ -75,6 +77,8 @@ export const LatencyOptions = Schema.Struct({
 })
 
 /**
+ * How long reads, writes and flushes take, as {@link LatencyOptions} decodes it.
+ *
  * @since 0.1.0
  */
 export interface LatencyOptions extends Schema.Schema.Type<typeof LatencyOptions> {}
@@ -140,6 +144,8 @@ export const FaultInjectorOptions = Schema.Struct({
 })
 
 /**
+ * What the fault injector does, as the {@link FaultInjectorOptions} schema decodes it.
+ *
  * @since 0.1.0
  */
 export interface FaultInjectorOptions extends Schema.Schema.Type<typeof FaultInjectorOptions> {}

@@ -51,6 +51,8 @@ export const ModelCommand = Schema.Union([
 ])
 
 /**
+ * One step of a model test, as the {@link ModelCommand} schema decodes it.
+ *
  * @since 0.1.0
  */
 export type ModelCommand = typeof ModelCommand.Type
@@ -95,6 +97,8 @@ export const ModelOptions = Schema.Struct({
 })
 
 /**
+ * How to run a model test, as the {@link ModelOptions} schema decodes it.
+ *
  * @since 0.1.0
  */
 export interface ModelOptions extends Schema.Schema.Type<typeof ModelOptions> {}

@@ -8,11 +8,15 @@
  * @since 0.2.0
  */
 import type { BlockDevice } from "@effect-block/block"
+import { describeValue } from "@effect-block/block/Implementer"
 import { describe, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import type * as Layer from "effect/Layer"
 import { type ConformanceOptions, conformanceRules, runRule } from "./Conformance.js"
 import { type ModelOptions, runModel } from "./ModelTest.js"
+
+/** The name to register under: an untyped caller's non-string becomes a description of it, never a throw. */
+const testName = (name: unknown): string => typeof name === "string" ? name : describeValue(name)
 
 /**
  * Registers the conformance suite with `@effect/vitest`: a `describe(name)`
@@ -57,7 +61,7 @@ export const conformance = <E, R = never>(
 ): void => {
   const rules = conformanceRules(options)
   const operations = Array.from(new Set(rules.map((rule) => rule.operation)))
-  describe(name, () => {
+  describe(testName(name), () => {
     for (const operation of operations) {
       describe(operation, () => {
         for (const rule of rules) {
@@ -89,7 +93,7 @@ export const conformance = <E, R = never>(
  */
 export const modelTest = <E>(name: string, layer: Layer.Layer<BlockDevice, E>, options?: ModelOptions): void => {
   it.live(
-    `${name}: random sequences of every operation agree with the reference model`,
+    `${testName(name)}: random sequences of every operation agree with the reference model`,
     () => Effect.asVoid(runModel(layer, options)),
     60_000
   )
