@@ -17,7 +17,8 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import { type Pipeable, pipeArguments } from "effect/Pipeable"
 import { InvalidRequest, IsReadOnly, type ReadError, type WriteError } from "./Errors.js"
-import { type Buffers, checkRange, checkSector, checkSize, checkTransfer, type Info } from "./Geometry.js"
+import { type Buffers, checkRange, checkSector, checkSize, checkTransfer, type Info, uint8ArrayView } from "./Geometry.js"
+import { type CheckedRequest, checkVectored, type VectoredRequest } from "./Vectored.js"
 
 /**
  * The type identifier every block device carries, so code can tell a device
@@ -87,6 +88,23 @@ export interface BlockDeviceShape extends Device, Pipeable {
    * there is none: every sector in `[from, s)` is mapped.
    */
   readonly seekUnmapped: (from: number) => Effect.Effect<number, ReadError>
+  /**
+   * Many reads in one call: each request's buffers are filled as by
+   * `read`. The whole list is validated before anything is read (a bad
+   * request fails `InvalidRequest` naming its index, and no buffer is
+   * touched); on a device with a native vectored read (the ramdisk) the
+   * list is read as one step.
+   */
+  readonly readVectored: (requests: ReadonlyArray<VectoredRequest>) => Effect.Effect<void, ReadError>
+  /**
+   * Many writes in one call, applied in list order (a later request wins
+   * where two overlap). The whole list is validated before anything is
+   * written: a bad request fails `InvalidRequest` naming its index and
+   * nothing is written. On a device with a native vectored write (the
+   * ramdisk) the list is applied as one step; see docs/semantics.md for
+   * what a failure may have applied on other devices.
+   */
+  readonly writeVectored: (requests: ReadonlyArray<VectoredRequest>) => Effect.Effect<void, WriteError>
 }
 
 /**
@@ -131,6 +149,14 @@ export interface Core {
   readonly resize?: ((sizeSectors: number) => Effect.Effect<void, WriteError>) | undefined
   readonly seekMapped?: ((from: number) => Effect.Effect<number, ReadError>) | undefined
   readonly seekUnmapped?: ((from: number) => Effect.Effect<number, ReadError>) | undefined
+  /**
+   * A native vectored read, given the validated list. Optional: `make`
+   * derives one from `read` (every core call made in the same step, their
+   * effects then run in order).
+   */
+  readonly readVectored?: ((requests: ReadonlyArray<CheckedRequest>) => Effect.Effect<void, ReadError>) | undefined
+  /** A native vectored write, given the validated list, applied as one step. Optional, like `readVectored`. */
+  readonly writeVectored?: ((requests: ReadonlyArray<CheckedRequest>) => Effect.Effect<void, WriteError>) | undefined
   /** Releases what this handle holds. Called once, on the first `disconnect`. */
   readonly disconnect?: Effect.Effect<void> | undefined
   /**
@@ -259,19 +285,85 @@ export const makeUnsafe = (core: Core): BlockDeviceShape => {
   const coreFlush = core.flush ?? Effect.void
   const coreDisconnect = core.disconnect ?? Effect.void
 
+  /**
+   * The hot path of `read` and `write`, for devices whose connection and
+   * geometry can be read synchronously: connection, read-only flag and
+   * validation inline, the core called in the same single `suspend`, and
+   * for the common request (one real `Uint8Array` of whole sectors inside
+   * the device) nothing allocated but its view. Any other request goes
+   * through `checkTransfer`, which gives exactly the same answers.
+   */
+  const fast = isConnectedUnsafe !== undefined && infoUnsafe !== undefined
+  const coreRead = core.read
+  const coreWrite = core.write
+  const fastRead = (sectorStart: number, buffers: Buffers): Effect.Effect<void, ReadError> =>
+    Effect.suspend((): Effect.Effect<void, ReadError> => {
+      if (!isConnectedUnsafe!()) return Effect.fail(lostError("read"))
+      const info = infoUnsafe!()
+      const view = uint8ArrayView(buffers)
+      if (view !== undefined && typeof sectorStart === "number" && Number.isSafeInteger(sectorStart) && sectorStart >= 0) {
+        const sectors = view.byteLength / info.sectorSize
+        if (Number.isInteger(sectors) && sectorStart + sectors <= info.sizeSectors) return coreRead(sectorStart, [view], sectors)
+      }
+      const checked = checkTransfer("read", info, sectorStart, buffers)
+      return checked instanceof InvalidRequest ? Effect.fail(checked) : coreRead(sectorStart, checked.list, checked.sectors)
+    })
+  const fastWrite = (sectorStart: number, buffers: Buffers): Effect.Effect<void, WriteError> =>
+    Effect.suspend((): Effect.Effect<void, WriteError> => {
+      if (!isConnectedUnsafe!()) return Effect.fail(lostError("write"))
+      const info = infoUnsafe!()
+      if (!info.readWrite) return Effect.fail(readOnlyError("write", name))
+      const view = uint8ArrayView(buffers)
+      if (view !== undefined && typeof sectorStart === "number" && Number.isSafeInteger(sectorStart) && sectorStart >= 0) {
+        const sectors = view.byteLength / info.sectorSize
+        if (Number.isInteger(sectors) && sectorStart + sectors <= info.sizeSectors) return coreWrite(sectorStart, [view], sectors)
+      }
+      const checked = checkTransfer("write", info, sectorStart, buffers)
+      return checked instanceof InvalidRequest ? Effect.fail(checked) : coreWrite(sectorStart, checked.list, checked.sectors)
+    })
+
+  /** A vectored operation from the single one: every core call made now, in this step; their effects run in order. */
+  const derived = <E>(
+    requests: ReadonlyArray<CheckedRequest>,
+    run: (sectorStart: number, buffers: ReadonlyArray<Uint8Array>, sectors: number) => Effect.Effect<void, E>
+  ): Effect.Effect<void, E> => {
+    const effects = new Array<Effect.Effect<void, E>>(requests.length)
+    for (let i = 0; i < requests.length; i++) {
+      const request = requests[i]!
+      effects[i] = run(request.sectorStart, request.list, request.sectors)
+    }
+    return Effect.forEach(effects, (effect) => effect, { discard: true })
+  }
+
   const device: BlockDeviceShape & Probed = {
     [TypeId]: TypeId,
     info: core.info,
     isConnected,
-    read: (sectorStart, buffers) =>
-      connected("read", (info): Effect.Effect<void, ReadError> => {
-        const checked = checkTransfer("read", info, sectorStart, buffers)
-        return checked instanceof InvalidRequest ? Effect.fail(checked) : core.read(sectorStart, checked.list, checked.sectors)
+    read: fast ?
+      fastRead :
+      (sectorStart, buffers) =>
+        connected("read", (info): Effect.Effect<void, ReadError> => {
+          const checked = checkTransfer("read", info, sectorStart, buffers)
+          return checked instanceof InvalidRequest ? Effect.fail(checked) : core.read(sectorStart, checked.list, checked.sectors)
+        }),
+    write: fast ?
+      fastWrite :
+      (sectorStart, buffers) =>
+        writable("write", (info): Effect.Effect<void, WriteError> => {
+          const checked = checkTransfer("write", info, sectorStart, buffers)
+          return checked instanceof InvalidRequest ? Effect.fail(checked) : core.write(sectorStart, checked.list, checked.sectors)
+        }),
+    readVectored: (requests) =>
+      connected("readVectored", (info): Effect.Effect<void, ReadError> => {
+        const checked = checkVectored("readVectored", info, requests)
+        if (checked instanceof InvalidRequest) return Effect.fail(checked)
+        return core.readVectored !== undefined ? core.readVectored(checked) : derived(checked, core.read)
       }),
-    write: (sectorStart, buffers) =>
-      writable("write", (info): Effect.Effect<void, WriteError> => {
-        const checked = checkTransfer("write", info, sectorStart, buffers)
-        return checked instanceof InvalidRequest ? Effect.fail(checked) : core.write(sectorStart, checked.list, checked.sectors)
+    writeVectored: (requests) =>
+      writable("writeVectored", (info): Effect.Effect<void, WriteError> => {
+        const checked = checkVectored("writeVectored", info, requests)
+        if (checked instanceof InvalidRequest) return Effect.fail(checked)
+        return core.writeVectored !== undefined ? core.writeVectored(checked) : derived(checked, core.write)
       }),
     flush: connected("flush", () => coreFlush),
     discard: (sectorStart, sectors) => {

@@ -21,6 +21,7 @@
  * @since 0.2.0
  */
 export { type Core, make, makeUnsafe } from "./BlockDevice.js"
+export { type CheckedRequest, checkVectored } from "./Vectored.js"
 export {
   checkBuffers,
   checkGeometry,

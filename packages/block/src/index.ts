@@ -13,6 +13,7 @@ export { BlockDevice, type BlockDeviceShape, isBlockDevice, TypeId } from "./Blo
 export { InvalidRequest, IOError, IsReadOnly, type ReadError, type WriteError } from "./Errors.js"
 export { type Buffers, defaultSectorSize, defaultSizeSectors, Info, maxSectorSize } from "./Geometry.js"
 export { type Snapshot, Snapshots, type SnapshotsShape } from "./Snapshots.js"
+export { maxRequests, type VectoredRequest } from "./Vectored.js"
 export * from "./ChunkOptions.js"
 export * from "./Compare.js"
 export * from "./Copy.js"

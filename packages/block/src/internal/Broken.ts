@@ -28,6 +28,8 @@ export const brokenDevice = (name: string, reason: InvalidRequest): BlockDeviceS
     resize: () => failed("resize"),
     seekMapped: () => failed("seekMapped"),
     seekUnmapped: () => failed("seekUnmapped"),
+    readVectored: () => failed("readVectored"),
+    writeVectored: () => failed("writeVectored"),
     disconnect: connection.disconnect,
     pipe() {
       return pipeArguments(this, arguments)

@@ -121,6 +121,19 @@ export const connect = (state: RamdiskState, readOnly: boolean): RamdiskShape =>
       update(Store.write(contents(), state.epoch, pool, sectorStart * layout.sectorSize, buffers))
       return Effect.void
     },
+    // Native vectored requests: the whole list read, or applied as one update, in this one step.
+    readVectored: (requests) => {
+      const held = contents()
+      for (let i = 0; i < requests.length; i++) {
+        const request = requests[i]!
+        Store.read(held, layout, request.sectorStart * layout.sectorSize, request.list)
+      }
+      return Effect.void
+    },
+    writeVectored: (requests) => {
+      update(Store.writeMany(contents(), state.epoch, pool, layout.sectorSize, requests))
+      return Effect.void
+    },
     discard: (sectorStart, sectors) => {
       update(Store.discard(contents(), layout, state.epoch, pool, sectorStart, sectors))
       return Effect.void

@@ -438,6 +438,31 @@ export const write = (
   return writer.result(contents.sizeSectors)
 }
 
+/**
+ * Applies many writes, in order, as one update: `requests` hold byte
+ * offsets (`sectorStart × sectorSize`) and their buffers.
+ */
+export const writeMany = (
+  contents: Contents,
+  epoch: Epoch,
+  pool: Pool,
+  sectorSize: number,
+  requests: ReadonlyArray<{ readonly sectorStart: number; readonly list: ReadonlyArray<Uint8Array> }>
+): Contents => {
+  const writer = new Writer(contents, epoch, pool)
+  for (let r = 0; r < requests.length; r++) {
+    const request = requests[r]!
+    let position = request.sectorStart * sectorSize
+    const buffers = request.list
+    for (let i = 0; i < buffers.length; i++) {
+      const buffer = buffers[i]!
+      writeBuffer(writer, buffer, position)
+      position += buffer.byteLength
+    }
+  }
+  return writer.result(contents.sizeSectors)
+}
+
 /** Zeroes bytes `[from, to)`, freeing the pages the range fully covers and those left all zeros. */
 const zeroRange = (writer: Writer, pageSize: number, from: number, to: number): void => {
   if (from >= to) return
