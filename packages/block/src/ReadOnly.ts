@@ -40,6 +40,8 @@ export const readOnly = (device: BlockDeviceShape): BlockDeviceShape => {
     wraps: [inner],
     info: Effect.map(inner.info, (info): Info => ({ ...info, readWrite: false })),
     read: (sectorStart, buffers) => inner.read(sectorStart, buffers),
+    readVectored: (requests) =>
+      inner.readVectored(requests.map((request) => ({ sectorStart: request.sectorStart, buffers: request.list }))),
     // makeUnsafe refuses write-type operations on a handle whose info says read-only; these are never reached.
     write: () => refused("write"),
     discard: () => refused("discard"),

@@ -66,6 +66,11 @@ const sliceImpl = (device: unknown, window: unknown): BlockDeviceShape => {
     info: Effect.map(inner.info, (info): Info => ({ ...info, sizeSectors: end - start })),
     read: (sectorStart, buffers) => inside(inner.read(start + sectorStart, buffers)),
     write: (sectorStart, buffers) => inside(inner.write(start + sectorStart, buffers)),
+    // Vectored requests pass through as one request of the device beneath (one step where it has a native one).
+    readVectored: (requests) =>
+      inside(inner.readVectored(requests.map((request) => ({ sectorStart: start + request.sectorStart, buffers: request.list })))),
+    writeVectored: (requests) =>
+      inside(inner.writeVectored(requests.map((request) => ({ sectorStart: start + request.sectorStart, buffers: request.list })))),
     flush: inside(inner.flush),
     discard: (sectorStart, sectors) => inside(inner.discard(start + sectorStart, sectors)),
     seekMapped: (from) => inside(Effect.map(inner.seekMapped(start + from), clamp)),

@@ -36,6 +36,7 @@ import { beneathRules } from "./conformance/Beneath.js"
 import { destroyRules } from "./conformance/Destroy.js"
 import { handleRules } from "./conformance/Handles.js"
 import { readOnlyRules } from "./conformance/ReadOnly.js"
+import { vectoredRules } from "./conformance/Vectored.js"
 import { writeRules } from "./conformance/Write.js"
 import { RuleFailed } from "./internal/ConformanceKit.js"
 import { isLayer } from "./internal/Guards.js"
@@ -155,6 +156,7 @@ export const conformanceRules = <R = never>(options: ConformanceOptions<R> = {})
     ...infoRules,
     ...readRules,
     ...writeRules,
+    ...vectoredRules,
     ...flushRules,
     ...discardRules(discard),
     ...resizeRules(resize),

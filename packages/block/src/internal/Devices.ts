@@ -20,6 +20,8 @@ const members = [
   "resize",
   "seekMapped",
   "seekUnmapped",
+  "readVectored",
+  "writeVectored",
   "disconnect"
 ] as const
 
