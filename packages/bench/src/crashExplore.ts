@@ -69,7 +69,12 @@ const measured = (commits: number, states: number) =>
         })
     })
     peak = Math.max(peak, yield* liveBytes)
-    return { explored: summary.explored, statesPerSecond: summary.statesPerSecond, growth: peak - before }
+    return {
+      explored: summary.explored,
+      statesPerSecond: summary.statesPerSecond,
+      simulatorShare: summary.elapsedMillis > 0 ? summary.simulatorMillis / summary.elapsedMillis : 0,
+      growth: peak - before
+    }
   })
 
 /** The same states through a loop that never forgets the history; returns the heap growth in bytes. */
@@ -110,6 +115,11 @@ export const crashExploreBench: Effect.Effect<ReadonlyArray<Row>, unknown> = Eff
       name: `crash-explore: explore ${result.explored} states (snapshot backend, torn), states/s`,
       value: result.statesPerSecond,
       unit: "states/s"
+    },
+    {
+      name: `crash-explore: the simulator's share of the exploration time (states + crash), info`,
+      value: result.simulatorShare * 100,
+      unit: "%"
     },
     {
       name: `crash-explore: peak live-heap growth over ${result.explored} states`,

@@ -68,6 +68,12 @@ export interface ExploreSummary {
   readonly violations: ReadonlyArray<Violation>
   readonly elapsedMillis: number
   readonly statesPerSecond: number
+  /**
+   * Of `elapsedMillis`, the time spent in the simulator itself (listing
+   * states and crashing into them); the rest is the workload's recovery and
+   * the checks.
+   */
+  readonly simulatorMillis: number
   /** The seed the samples were drawn from: pass it again to explore the same states. */
   readonly seed: number
   /** The exploration stopped early (`stopAfter` violations or `maxStates` states reached). */
@@ -174,6 +180,15 @@ export const explore = <E1, E2, R>(
     const every = Math.max(1, options.progressEvery ?? 100)
     yield* options.workload
     const start = yield* Clock.currentTimeMillis
+    let simulatorMillis = 0
+    /** Runs a simulator call, adding its time to `simulatorMillis`. */
+    const timed = <A, E>(effect: Effect.Effect<A, E>) =>
+      Effect.gen(function*() {
+        const before = yield* Clock.currentTimeMillis
+        const result = yield* effect
+        simulatorMillis += (yield* Clock.currentTimeMillis) - before
+        return result
+      })
     const first = yield* simulator.firstEpoch
     const epochs = yield* simulator.epochs
     // List every epoch's states while the history holds them; then the history can go.
@@ -184,13 +199,13 @@ export const explore = <E1, E2, R>(
         lists.push(undefined)
         continue
       }
-      const states = yield* simulator.states({
+      const states = yield* timed(simulator.states({
         epoch,
         seed: epochSeed(seed, epoch),
         ...(options.limit === undefined ? {} : { limit: options.limit }),
         ...(options.torn === undefined ? {} : { torn: options.torn }),
         ...(options.damage === undefined ? {} : { damage: options.damage })
-      })
+      }))
       exhaustive &&= states.coverage.exhaustive
       lists.push(states)
     }
@@ -216,11 +231,11 @@ export const explore = <E1, E2, R>(
           stoppedEarly = true
           break outer
         }
-        yield* simulator.crash(state)
+        yield* timed(simulator.crash(state))
         const exit = yield* Effect.exit(options.check(state))
         explored++
         // Crashing and recovering add epochs: forget them so memory stays bounded.
-        yield* simulator.forget
+        yield* timed(simulator.forget)
         if (Exit.isFailure(exit)) {
           if (Cause.hasInterruptsOnly(exit.cause)) return yield* Effect.interrupt
           const { kind, message } = kindOf(exit.cause)
@@ -246,6 +261,7 @@ export const explore = <E1, E2, R>(
       violations,
       elapsedMillis,
       statesPerSecond: elapsedMillis > 0 ? explored * 1000 / elapsedMillis : explored === 0 ? 0 : Infinity,
+      simulatorMillis,
       seed,
       stoppedEarly
     }
@@ -259,10 +275,13 @@ export const explore = <E1, E2, R>(
  */
 export const formatSummary = (summary: ExploreSummary): string => {
   const rate = Number.isFinite(summary.statesPerSecond) ? summary.statesPerSecond.toFixed(0) : "∞"
+  const share = summary.elapsedMillis > 0 ?
+    `, ${(summary.simulatorMillis * 100 / summary.elapsedMillis).toFixed(0)}% of it in the simulator` :
+    ""
   const lines = [
     `explored ${summary.explored} crash states over ${summary.epochs} epochs (${
       summary.exhaustive ? "exhaustive" : "sampled"
-    }${summary.stoppedEarly ? ", stopped early" : ""}) in ${(summary.elapsedMillis / 1000).toFixed(2)} s, ${rate} states/s`
+    }${summary.stoppedEarly ? ", stopped early" : ""}) in ${(summary.elapsedMillis / 1000).toFixed(2)} s, ${rate} states/s${share}`
   ]
   const kinds = Object.entries(summary.violationsByKind).map(([kind, count]) => `${kind}: ${count}`)
   lines.push(summary.violationCount === 0 ? "no violations" : `${summary.violationCount} violations (${kinds.join(", ")})`)

@@ -72,6 +72,8 @@ describe("explore", () => {
       expect(Object.keys(summary.violationsByKind)).toEqual(["Corrupt"])
       expect(summary.violations[0]?.state.landed).not.toContain(0)
       expect(summary.statesPerSecond).toBeGreaterThan(0)
+      expect(summary.simulatorMillis).toBeGreaterThanOrEqual(0)
+      expect(summary.simulatorMillis).toBeLessThanOrEqual(summary.elapsedMillis)
       const text = formatSummary(summary)
       expect(text).toContain("violations (Corrupt:")
       expect(text).toContain("replay: explore({ seed: 0, only: { epoch:")
