@@ -276,13 +276,27 @@ export const make = (options: typeof NbdServerOptions.Encoded): Effect.Effect<Nb
             orElse: () => Effect.fail(new Hangup("the handshake timed out"))
           })
         )
+        // A large reply goes out at once: holding it for the turn only delays a shallow pipeline.
+        const unbatchLarge = (bytes: number) => {
+          if (corked && bytes >= 64 * 1024 && net._tag === "Some") {
+            corked = false
+            net.value.uncork()
+          }
+        }
         const sender = net._tag === "None"
           ? { write: writer.write, writeAll: writer.writeAll }
           : {
             // A socket already destroyed would leave a write waiting for a drain that never comes.
-            write: (bytes: Uint8Array) => net.value.destroyed ? Effect.fail(gone) : writer.write(bytes),
-            writeAll: (chunks: readonly [Uint8Array, ...Array<Uint8Array>]) =>
-              net.value.destroyed ? Effect.fail(gone) : writer.writeAll(chunks),
+            write: (bytes: Uint8Array) => {
+              if (net.value.destroyed) return Effect.fail(gone)
+              unbatchLarge(bytes.length)
+              return writer.write(bytes)
+            },
+            writeAll: (chunks: readonly [Uint8Array, ...Array<Uint8Array>]) => {
+              if (net.value.destroyed) return Effect.fail(gone)
+              unbatchLarge(chunks.reduce((sum, chunk) => sum + chunk.length, 0))
+              return writer.writeAll(chunks)
+            },
             batch,
             // Nothing written so far is still held by the socket: the buffers may be reused.
             idle: () => net.value.writableLength === 0,
