@@ -86,6 +86,24 @@ for (const [backend, layer] of backends) {
         })))
     })
 
+    describe("writeVectored", () => {
+      it.effect("records each request as a pending write; readVectored sees them", () =>
+        simulate((device, simulator) => Effect.gen(function*() {
+          yield* device.writeVectored([{ sectorStart: 2, buffers: filled(5) }, { sectorStart: 9, buffers: filled(6, 2) }])
+          expect(yield* simulator.pending).toBe(2)
+          const [a, b] = [new Uint8Array(sectorSize), new Uint8Array(2 * sectorSize)]
+          yield* device.readVectored([{ sectorStart: 2, buffers: a }, { sectorStart: 9, buffers: b }])
+          expect([a[0], b[0], b[sectorSize]]).toEqual([5, 6, 6])
+          const states = yield* simulator.states()
+          expect(states.length).toBe(4)
+          for (const state of states) {
+            yield* simulator.crash(state)
+            expect(yield* sectorValue(2)).toBe(state.landed.includes(0) ? 5 : 0)
+            expect(yield* sectorValue(10)).toBe(state.landed.includes(1) ? 6 : 0)
+          }
+        })))
+    })
+
     describe("pending", () => {
       it.effect("counts the writes and discards since the last successful flush", () =>
         simulate((device, simulator) => Effect.gen(function*() {

@@ -10,7 +10,7 @@
  * `CrashBackend.ts` and `CrashJournal.ts`.
  */
 import { BlockDevice, type BlockDeviceShape, Disconnected, InvalidRequest, type WriteError } from "@effect-block/block"
-import { describeValue } from "@effect-block/block/Implementer"
+import { type CheckedRequest, describeValue } from "@effect-block/block/Implementer"
 import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
@@ -134,6 +134,45 @@ export const makeDomain = (members: ReadonlyArray<Member>, options: DomainOption
         }))
     )
 
+  /** One contiguous copy of `buffers`, taken before the device sees them: the record and the device get the same bytes. */
+  const copyOf = (buffers: ReadonlyArray<Uint8Array>, sectors: number, sectorSize: number): Uint8Array => {
+    const data = new Uint8Array(sectors * sectorSize)
+    let offset = 0
+    for (const buffer of buffers) {
+      data.set(buffer, offset)
+      offset += buffer.byteLength
+    }
+    return data
+  }
+
+  /** A vectored write: every request's range read first, then one call, then each request recorded, however it ends. */
+  const trackedVectored = (d: number, member: Member, requests: ReadonlyArray<CheckedRequest>) =>
+    Effect.suspend(() => {
+      const copies = requests.map((request) => ({
+        sectorStart: request.sectorStart,
+        sectors: request.sectors,
+        data: copyOf(request.list, request.sectors, member.sectorSize)
+      }))
+      return Effect.andThen(
+        Effect.forEach(copies, (copy) => member.backend.beforeWrite(copy.sectorStart, copy.sectors), { discard: true }),
+        Effect.onExit(
+          member.device.writeVectored(copies.map((copy) => ({ sectorStart: copy.sectorStart, buffers: copy.data }))),
+          (exit) =>
+            Effect.sync(() => {
+              const unknownExtent = Exit.isFailure(exit)
+              if (unknownExtent && nothingHappened(exit.cause)) return
+              const size = sizes[d] ?? 0
+              for (const { data, sectorStart, sectors } of copies) {
+                if (sectors === 0) continue
+                if (unknownExtent) member.backend.afterUnknownWrite(sectorStart, sectors)
+                else member.backend.afterWrite(sectorStart, sectors, data)
+                record({ operation: "write", device: d, sectorStart, sectors, sizeSectors: size, fromSize: size, data, unknownExtent })
+              }
+            })
+        )
+      )
+    })
+
   const wrap = (member: Member, d: number): BlockDeviceShape => {
     const { device, sectorSize } = member
     return BlockDevice.makeUnsafe({
@@ -144,15 +183,13 @@ export const makeDomain = (members: ReadonlyArray<Member>, options: DomainOption
       read: (sectorStart, buffers) => lock.withPermit(device.read(sectorStart, buffers)),
       write: (sectorStart, buffers, sectors) =>
         lock.withPermit(Effect.suspend(() => {
-          // One copy, taken before the device sees it: the record and the device get the same bytes.
-          const data = new Uint8Array(sectors * sectorSize)
-          let offset = 0
-          for (const buffer of buffers) {
-            data.set(buffer, offset)
-            offset += buffer.byteLength
-          }
+          const data = copyOf(buffers, sectors, sectorSize)
           return tracked(d, member, "write", sectorStart, sectors, data, device.write(sectorStart, data))
         })),
+      // Vectored requests pass through as one call under the lock: applied as one step, as the device applies them.
+      readVectored: (requests) =>
+        lock.withPermit(device.readVectored(requests.map((request) => ({ sectorStart: request.sectorStart, buffers: request.list })))),
+      writeVectored: (requests) => lock.withPermit(trackedVectored(d, member, requests)),
       flush: lock.withPermit(Effect.andThen(device.flush, barrier(d))),
       discard: (sectorStart, sectors) =>
         lock.withPermit(tracked(d, member, "discard", sectorStart, sectors, undefined, device.discard(sectorStart, sectors))),
