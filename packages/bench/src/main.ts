@@ -23,6 +23,7 @@ import * as Combinators from "./combinators.js"
 import * as Crash from "./crash.js"
 import * as CrashExplore from "./crashExplore.js"
 import * as File from "./file.js"
+import * as Floor from "./floor.js"
 import * as Memory from "./memory.js"
 import * as NbdClient from "./nbdClient.js"
 import * as NbdServer from "./nbdServer.js"
@@ -31,6 +32,7 @@ import * as Sqlite from "./sqlite.js"
 
 const suites: ReadonlyArray<Suite> = [
   Ramdisk.suite,
+  Floor.suite,
   Memory.suite,
   Crash.suite,
   CrashExplore.suite,

@@ -8,7 +8,7 @@
  * @since 0.2.0
  */
 import { InvalidRequest } from "./Errors.js"
-import { type Buffers, checkTransfer, describeValue, type Info } from "./Geometry.js"
+import { type Buffers, checkTransfer, describeValue, type Info, uint8ArrayView } from "./Geometry.js"
 
 /**
  * One transfer of a vectored request: `buffers` filled from (or copied to)
@@ -93,6 +93,15 @@ export const checkVectored = (
       buffers = (item as VectoredRequest).buffers
     } catch {
       return unreadable(operation, `request ${i}`)
+    }
+    // The common request, one real Uint8Array of whole sectors inside the device, without building a label.
+    const view = uint8ArrayView(buffers)
+    if (view !== undefined && typeof sectorStart === "number" && Number.isSafeInteger(sectorStart) && sectorStart >= 0) {
+      const sectors = view.byteLength / info.sectorSize
+      if (Number.isInteger(sectors) && sectorStart + sectors <= info.sizeSectors) {
+        checked[i] = { sectorStart, list: [view], sectors }
+        continue
+      }
     }
     const one = checkTransfer(`${operation} request ${i}`, info, sectorStart, buffers)
     if (one instanceof InvalidRequest) return new InvalidRequest({ operation, message: one.message })
