@@ -12,7 +12,7 @@ import * as Schema from "effect/Schema"
 import * as Arbitrary from "effect/Arbitrary"
 import * as Exit from "effect/Exit"
 import { ramdisk } from "./fixtures/Devices.js"
-import { detachedUint8Array, HostileIndex, hostileValues, shadowedUint8Array } from "./fixtures/Hostile.js"
+import { detachedUint8Array, HostileIndex, hostileValues, shadowedUint8Array } from "@effect-block/testing"
 
 const makeFlat = (options: { sectorSize?: number; sizeSectors?: number; readOnly?: boolean; full?: boolean } = {}) => {
   const sectorSize = options.sectorSize ?? 512

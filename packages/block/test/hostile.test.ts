@@ -28,6 +28,7 @@ import {
   stream
 } from "@effect-block/block"
 import { makeRegistry, RamdiskLive, type RamdiskShape, Registry } from "@effect-block/ramdisk"
+import { HostileIndex, hostileValues } from "@effect-block/testing"
 import { describe, expect, it } from "@effect/vitest"
 import * as Arbitrary from "effect/Arbitrary"
 import * as Cause from "effect/Cause"
@@ -36,7 +37,6 @@ import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
-import { HostileIndex, hostileValues } from "./fixtures/Hostile.js"
 
 /** The errors of the contract; anything else (or a defect) is a failure of the test. */
 const contractErrors = new Set(["InvalidRequest", "Disconnected", "IsReadOnly", "Unimplemented", "IOError"])

@@ -1,13 +1,14 @@
 /**
  * No input may crash the file device, leak a defect, throw synchronously or hang (docs/semantics.md,
  * "Bad input"): every public function of @effect-block/file (`FileDevice.make`, `FileLive`, and each
- * operation of the device they open) is called with every hostile family of fixtures/Hostile.ts in each
+ * operation of the device they open) is called with every hostile family of @effect-block/testing's `hostileValues` in each
  * argument, and must answer with success or a typed failure, changing no data it was not asked to.
  * The property test draws random sequences of such calls; fast-check prints the seed of a failure, and
  * `{ arbitrary: { seed } }` replays it.
  */
 import type { BlockDeviceShape } from "@effect-block/block"
 import { FileDevice, FileLive, type FileOptions } from "@effect-block/file"
+import { HostileIndex, hostileValues } from "@effect-block/testing"
 import { describe, expect, it } from "@effect/vitest"
 import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
@@ -18,7 +19,6 @@ import type * as Scope from "effect/Scope"
 import * as Fs from "node:fs/promises"
 import * as Os from "node:os"
 import * as Path from "node:path"
-import { hostileValues } from "./fixtures/Hostile.js"
 
 const sectors = 16
 
@@ -55,6 +55,7 @@ const created = (dir: string, options: object) => {
 const realBuffers = [
   "a Uint8Array subclass whose getters throw",
   "a Uint8Array subclass whose getters lie",
+  "a Uint8Array subclass claiming 1 GiB whose length throws",
   "a Uint8Array whose own byteLength lies",
   "a Uint8Array over a SharedArrayBuffer"
 ]
@@ -164,7 +165,7 @@ describe("every public function", () => {
     "any sequence of hostile calls leaves the device working and its data as it was",
     [Schema.Array(Schema.Tuple([
       Schema.Int.check(Schema.isBetween({ minimum: 0, maximum: targets.length - 1 })),
-      Schema.Int.check(Schema.isBetween({ minimum: 0, maximum: hostileValues.length - 1 }))
+      HostileIndex
     ])).check(Schema.isMaxLength(30))],
     ([calls]) =>
       Effect.gen(function*() {

@@ -4,8 +4,9 @@
  * the fault injector, its layer, its options decoder and its switch) given
  * hostile values in each argument: Proxies, revoked Proxies, throwing
  * getters and traps, fake and lying Uint8Arrays, other typed arrays and
- * DataViews, strings, null, NaN, symbols, functions. Each call must succeed
- * or fail with a typed error; never throw synchronously, never die.
+ * DataViews, strings, null, NaN, symbols, functions — every family of the
+ * kit's own `hostileValues`. Each call must succeed or fail with a typed
+ * error; never throw synchronously, never die.
  *
  * (The CrashSimulator's functions are tested by its own suite; the vitest
  * entry's registrations run inside vitest's collector and are not called
@@ -19,79 +20,17 @@ import {
   faultInjector,
   FaultInjectorLive,
   formatCommand,
+  hostileFamily,
+  HostileIndex,
+  hostileValues,
   type ModelCommand,
   runCommands,
   runModel,
   runRule
 } from "@effect-block/testing"
 import { describe, expect, it } from "@effect/vitest"
-import { Cause, Effect, Exit, Layer, Schema } from "effect"
+import { Arbitrary, Cause, Effect, Exit, Layer, Schema } from "effect"
 import { flatDevice } from "./broken-devices.js"
-
-const boom = () => {
-  throw new Error("hostile")
-}
-
-/** Every name the kit's functions read from their arguments, each a getter that throws. */
-const throwingGetters: object = Object.defineProperties(
-  {},
-  Object.fromEntries(
-    [
-      "seed", "runs", "steps", "sectors", "snapshots", "disconnect", "resize", "discard", "seek", "maxShrinks",
-      "controls", "connect", "connectReadOnly", "destroy", "beneath", "enabled", "readErrorRate", "writeErrorRate",
-      "flushErrorRate", "readCorruptionRate", "misdirectedWriteRate", "badSectors", "latency", "operation", "rule",
-      "run", "_tag", "sectorStart", "fill", "from", "snapshot", "sizeSectors", "info", "read", "write", "length",
-      "then"
-    ].map((name) => [name, { get: boom, enumerable: true }])
-  )
-)
-
-const everyTrapThrows = new Proxy({}, {
-  get: boom,
-  has: boom,
-  ownKeys: boom,
-  getOwnPropertyDescriptor: boom,
-  getPrototypeOf: boom,
-  set: boom,
-  defineProperty: boom,
-  apply: boom
-})
-
-const revoked = () => {
-  const proxy = Proxy.revocable({}, {})
-  proxy.revoke()
-  return proxy.proxy
-}
-
-class LyingUint8Array extends Uint8Array {
-  override get byteLength(): number {
-    return 1 << 30
-  }
-  override get length(): number {
-    return boom()
-  }
-}
-
-const hostiles: ReadonlyArray<readonly [string, unknown]> = [
-  ["a Proxy of {}", new Proxy({}, {})],
-  ["a Proxy whose every trap throws", everyTrapThrows],
-  ["a revoked Proxy", revoked()],
-  ["an object whose getters throw", throwingGetters],
-  ["a fake Uint8Array", Object.create(Uint8Array.prototype)],
-  ["a Uint8Array subclass with a lying byteLength", new LyingUint8Array(8)],
-  ["an Int16Array", new Int16Array(8)],
-  ["a DataView", new DataView(new ArrayBuffer(8))],
-  ["a string", "hostile"],
-  ["null", null],
-  ["NaN", Number.NaN],
-  ["-1", -1],
-  ["a symbol", Symbol("hostile")],
-  ["a function", () => 1],
-  ["a bigint", BigInt(3)],
-  ["a list of a revoked Proxy and null", [revoked(), null]],
-  ["an object whose toString and valueOf throw", { toString: boom, valueOf: boom, [Symbol.toPrimitive]: boom }],
-  ["a list of commands, one with a throwing getter", [{ _tag: "Flush" }, throwingGetters]]
-]
 
 /** A quick, valid device for the arguments that are not under attack. */
 const device = flatDevice({}, { sizeSectors: 64 })
@@ -168,14 +107,14 @@ describe("hostile inputs", () => {
     "any public function, any hostile value in any argument: a success or a typed failure, never a throw or a defect",
     {
       target: Schema.Int.check(Schema.isBetween({ minimum: 0, maximum: effectful.length + synchronous.length - 1 })),
-      hostile: Schema.Int.check(Schema.isBetween({ minimum: 0, maximum: hostiles.length - 1 }))
+      hostile: HostileIndex
     },
     ({ hostile, target }) =>
       Effect.gen(function*() {
-        const [label, value] = hostiles[hostile]!
+        const [label, make] = hostileValues[hostile]!
         const problem = target < effectful.length ?
-          yield* problemWith(effectful[target]![1], value) :
-          syncProblemWith(synchronous[target - effectful.length]![1], value)
+          yield* problemWith(effectful[target]![1], make()) :
+          syncProblemWith(synchronous[target - effectful.length]![1], make())
         const name = target < effectful.length ? effectful[target]![0] : synchronous[target - effectful.length]![0]
         expect(problem, `${name} given ${label}`).toBeUndefined()
       }),
@@ -185,16 +124,44 @@ describe("hostile inputs", () => {
   it.effect("every pairing of public function and hostile value, exhaustively", () =>
     Effect.gen(function*() {
       const problems: Array<string> = []
-      for (const [label, value] of hostiles) {
+      for (const [label, make] of hostileValues) {
         for (const [name, call] of effectful) {
-          const problem = yield* problemWith(call, value)
+          const problem = yield* problemWith(call, make())
           if (problem !== undefined) problems.push(`${name} given ${label}: ${problem}`)
         }
         for (const [name, call] of synchronous) {
-          const problem = syncProblemWith(call, value)
+          const problem = syncProblemWith(call, make())
           if (problem !== undefined) problems.push(`${name} given ${label}: ${problem}`)
         }
       }
       expect(problems).toEqual([])
+    }))
+})
+
+describe("hostileValues", () => {
+  it("names every family once, and HostileIndex draws exactly their indices", () => {
+    const names = hostileValues.map(([name]) => name)
+    expect(new Set(names).size).toBe(names.length)
+    const decode = Schema.decodeUnknownOption(HostileIndex)
+    expect(decode(0)._tag).toBe("Some")
+    expect(decode(hostileValues.length - 1)._tag).toBe("Some")
+    expect(decode(hostileValues.length)._tag).toBe("None")
+    expect(decode(-1)._tag).toBe("None")
+  })
+
+  it("builds each family without throwing, a fresh object on every call", () => {
+    for (const [name, make] of hostileValues) {
+      const first = make()
+      const second = make()
+      if ((typeof first === "object" && first !== null) || typeof first === "function") {
+        expect(first === second, name).toBe(false)
+      }
+    }
+  })
+
+  it.effect("hostileFamily draws families of the list", () =>
+    Effect.gen(function*() {
+      const drawn = yield* Arbitrary.sampleEffect(hostileFamily, { count: 50, seed: 1 })
+      for (const family of drawn) expect(hostileValues).toContain(family)
     }))
 })
