@@ -11,7 +11,6 @@
 import type { InvalidRequest, WriteError } from "@effect-block/block"
 import * as Arbitrary from "effect/Arbitrary"
 import * as Cause from "effect/Cause"
-import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import type * as Layer from "effect/Layer"
@@ -179,23 +178,35 @@ export const explore = <E1, E2, R>(
     const keep = options.keepViolations ?? 10
     const every = Math.max(1, options.progressEvery ?? 100)
     yield* options.workload
-    const start = yield* Clock.currentTimeMillis
+    // The summary reports real speed, so it reads the machine's monotonic clock (sub-millisecond: most
+    // simulator calls take well under a millisecond), not Effect's Clock, which a TestClock stops.
+    const now = Effect.sync(() => performance.now())
+    const start = yield* now
     let simulatorMillis = 0
     /** Runs a simulator call, adding its time to `simulatorMillis`. */
     const timed = <A, E>(effect: Effect.Effect<A, E>) =>
       Effect.gen(function*() {
-        const before = yield* Clock.currentTimeMillis
+        const before = yield* now
         const result = yield* effect
-        simulatorMillis += (yield* Clock.currentTimeMillis) - before
+        simulatorMillis += (yield* now) - before
         return result
       })
     const first = yield* simulator.firstEpoch
     const epochs = yield* simulator.epochs
     // List every epoch's states while the history holds them; then the history can go.
+    // Listing stops once `maxStates` states are listed: states that would never be explored cost nothing.
     const lists: Array<ReadonlyArray<CrashState> | undefined> = []
     let exhaustive = true
+    let listed = 0
+    let unlisted = false
     for (let epoch = first; epoch < epochs; epoch++) {
       if (options.only !== undefined && options.only.epoch !== epoch) {
+        lists.push(undefined)
+        continue
+      }
+      if (options.maxStates !== undefined && listed >= options.maxStates) {
+        exhaustive = false
+        unlisted = true
         lists.push(undefined)
         continue
       }
@@ -207,6 +218,7 @@ export const explore = <E1, E2, R>(
         ...(options.damage === undefined ? {} : { damage: options.damage })
       }))
       exhaustive &&= states.coverage.exhaustive
+      listed += states.length
       lists.push(states)
     }
     yield* simulator.forget
@@ -216,8 +228,8 @@ export const explore = <E1, E2, R>(
     const byKind: Record<string, number> = {}
     const violations: Array<Violation> = []
     const progress = (epoch: number) =>
-      options.onProgress === undefined ? Effect.void : Effect.flatMap(Clock.currentTimeMillis, (now) =>
-        options.onProgress?.({ explored, violations: violationCount, epoch, epochs, elapsedMillis: now - start }) ??
+      options.onProgress === undefined ? Effect.void : Effect.flatMap(now, (at) =>
+        options.onProgress?.({ explored, violations: violationCount, epoch, epochs, elapsedMillis: at - start }) ??
           Effect.void)
     outer: for (let e = 0; e < lists.length; e++) {
       const states = lists[e]
@@ -250,7 +262,7 @@ export const explore = <E1, E2, R>(
         if (explored % every === 0) yield* progress(state.epoch)
       }
     }
-    const elapsedMillis = (yield* Clock.currentTimeMillis) - start
+    const elapsedMillis = (yield* now) - start
     yield* progress(epochs - 1)
     return {
       explored,
@@ -263,7 +275,7 @@ export const explore = <E1, E2, R>(
       statesPerSecond: elapsedMillis > 0 ? explored * 1000 / elapsedMillis : explored === 0 ? 0 : Infinity,
       simulatorMillis,
       seed,
-      stoppedEarly
+      stoppedEarly: stoppedEarly || unlisted
     }
   })
 

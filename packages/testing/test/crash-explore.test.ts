@@ -125,6 +125,34 @@ describe("explore", () => {
     }).pipe(Effect.provide(CrashDisk())))
 })
 
+describe("explore's budget and clock", () => {
+  it.effect("lists no epoch's states once `maxStates` states are listed", () =>
+    Effect.gen(function*() {
+      const simulator = yield* CrashSimulator
+      let listings = 0
+      // The same simulator, counting the epochs explore asks states() for.
+      const counting = CrashSimulator.of({ ...simulator, states: (options) => Effect.tap(simulator.states(options), () => Effect.sync(() => listings++)) })
+      const summary = yield* explore({
+        workload: workload([[1], [2], [3], [4], [5], [6], [7], [8]], true),
+        check: (state) => check(state.marks),
+        maxStates: 2
+      }).pipe(Effect.provideService(CrashSimulator, counting))
+      expect(summary.epochs).toBeGreaterThan(8)
+      expect(summary.explored).toBe(2)
+      expect(summary.stoppedEarly).toBe(true)
+      expect(summary.exhaustive).toBe(false)
+      expect(listings).toBe(1)
+    }).pipe(Effect.provide(CrashDisk())))
+
+  it.effect("reports real elapsed time and rate, whatever Effect's Clock says (it.effect's TestClock stands still)", () =>
+    Effect.gen(function*() {
+      const summary = yield* explore({ workload: workload([[5], [6, 7], [8]], true), check: (state) => check(state.marks) })
+      expect(summary.elapsedMillis).toBeGreaterThan(0)
+      expect(Number.isFinite(summary.statesPerSecond)).toBe(true)
+      expect(summary.statesPerSecond).toBeGreaterThan(0)
+    }).pipe(Effect.provide(CrashDisk())))
+})
+
 describe("exploreWorkloads", () => {
   const Value = Schema.Int.check(Schema.isBetween({ minimum: 1, maximum: 200 }))
   const Batches = Arbitrary.array(Arbitrary.array(Arbitrary.schema(Value), { minLength: 1, maxLength: 4 }), {
