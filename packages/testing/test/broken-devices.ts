@@ -43,6 +43,8 @@ export interface Flaws {
   readsRestoreOld?: boolean
   /** disconnecting the handle under test also disconnects the handle beneath it. */
   readonly disconnectsBeneath?: boolean
+  /** readVectored and writeVectored are hand-written and forget the connection: they work after disconnect. */
+  readonly vectoredIgnoresDisconnect?: boolean
 }
 
 /** What the flat device's tests may do to it: open more handles, destroy it. */
@@ -222,6 +224,22 @@ const makeFlat = (
             for (const step of writeSteps(sectorStart, buffers instanceof Uint8Array ? [buffers] : buffers)) step()
           })
       } satisfies Pick<BlockDeviceShape, "read" | "write"> :
+      {}),
+    ...(flaws.vectoredIgnoresDisconnect === true ?
+      {
+        readVectored: (requests) =>
+          Effect.sync(() => {
+            for (const { buffers, sectorStart } of requests) {
+              readInto(sectorStart, buffers instanceof Uint8Array ? [buffers] : buffers)
+            }
+          }),
+        writeVectored: (requests) =>
+          Effect.sync(() => {
+            for (const { buffers, sectorStart } of requests) {
+              for (const step of writeSteps(sectorStart, buffers instanceof Uint8Array ? [buffers] : buffers)) step()
+            }
+          })
+      } satisfies Pick<BlockDeviceShape, "readVectored" | "writeVectored"> :
       {})
   }
 }

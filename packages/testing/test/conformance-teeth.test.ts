@@ -93,6 +93,12 @@ const brokenDevices: ReadonlyArray<{
     message: /after disconnect: succeeded, expected Disconnected/
   },
   {
+    flaw: "has vectored operations that keep working after disconnect",
+    flaws: { vectoredIgnoresDisconnect: true },
+    caughtBy: ["disconnect", "afterwards every operation"],
+    message: /readVectored\(.*\) after disconnect: succeeded, expected Disconnected/
+  },
+  {
     flaw: "makes a half-applied write visible to another fiber",
     flaws: { yieldsBetweenSectors: true },
     caughtBy: ["concurrency", "a reader never observes half"],

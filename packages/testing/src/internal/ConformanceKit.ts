@@ -290,3 +290,41 @@ export const guardByte = 0xa5
 /** A buffer of `bytes` guard bytes, to show that a call wrote nothing into it. */
 export const untouchedBuffer = (bytes: number): Uint8Array => new Uint8Array(bytes).fill(guardByte)
 
+
+/**
+ * Requires every operation of `device` but `info` and `disconnect` to fail
+ * `Disconnected` once the handle is disconnected or its device gone (`after`
+ * says which, for the messages): requests that were valid before — first
+ * and last sector, plain and vectored — and no read may touch its buffer.
+ */
+export const expectEveryOperationDisconnected = (
+  after: string,
+  device: BlockDeviceShape,
+  { sectorSize, sizeSectors }: Info
+): Effect.Effect<void, RuleFailed> =>
+  Effect.gen(function*() {
+    const last = sizeSectors - 1
+    const buffers = [untouchedBuffer(sectorSize), untouchedBuffer(sectorSize), untouchedBuffer(sectorSize)] as const
+    const calls: ReadonlyArray<readonly [string, Effect.Effect<unknown, DeviceError>]> = [
+      ["read(0, 1 sector)", device.read(0, buffers[0])],
+      [`read(${last}, 1 sector), the last sector`, device.read(last, buffers[1])],
+      ["readVectored([{ sectorStart: 0, 1 sector }])", device.readVectored([{ sectorStart: 0, buffers: buffers[2] }])],
+      ["write(0, 1 sector)", device.write(0, pattern(76, 0, 1, sectorSize))],
+      [`write(${last}, 1 sector), the last sector`, device.write(last, pattern(76, last, 1, sectorSize))],
+      [
+        "writeVectored([{ sectorStart: 0, 1 sector }])",
+        device.writeVectored([{ sectorStart: 0, buffers: pattern(77, 0, 1, sectorSize) }])
+      ],
+      ["flush", device.flush],
+      ["discard(0, 1)", device.discard(0, 1)],
+      ["resize(32)", device.resize(32)],
+      ["seekMapped(0)", device.seekMapped(0)],
+      ["seekUnmapped(0)", device.seekUnmapped(0)],
+      [`seekUnmapped(${sizeSectors}), the end`, device.seekUnmapped(sizeSectors)]
+    ]
+    for (const [what, call] of calls) yield* expectFailure(`${what} after ${after}`, "Disconnected", call)
+    yield* check(
+      buffers.every((buffer) => isFilledWith(buffer, guardByte)),
+      () => `a read after ${after} wrote into its buffer`
+    )
+  })
