@@ -121,45 +121,57 @@ export class BlockFile implements VfsFile {
     return code
   }
 
+  /** Reads data-area sectors from `sector` into `buffer` (`operation` names the SQLite call for errors). */
+  private readSectors(operation: string, sector: number, buffer: Uint8Array): DeviceFailure | undefined {
+    const done = drive(operation, this.region.device.read(this.dataStart + sector, buffer))
+    return done instanceof DeviceFailure ? done : undefined
+  }
+
+  /** Writes `buffer` to data-area sectors from `sector`. */
+  private writeSectors(sector: number, buffer: Uint8Array): DeviceFailure | undefined {
+    const done = drive("write", this.region.device.write(this.dataStart + sector, buffer))
+    return done instanceof DeviceFailure ? done : undefined
+  }
+
+  /**
+   * The whole sectors `[first, end)` holding bytes `[offset, offset + bytes)` of the data area, a buffer
+   * of that many sectors, and where byte `offset` sits in it; undefined when the bytes are whole sectors.
+   */
+  private partial(offset: number, bytes: number) {
+    const size = this.sectorSize
+    if (offset % size === 0 && bytes % size === 0) return undefined
+    const first = Math.floor(offset / size)
+    const end = Math.ceil((offset + bytes) / size)
+    return { first, end, buffer: new Uint8Array((end - first) * size), skip: offset - first * size }
+  }
+
   /** Reads device bytes `[offset, offset + target.length)` of the data area. */
   private readBytes(target: Uint8Array, offset: number): DeviceFailure | undefined {
-    const size = this.sectorSize
-    if (offset % size === 0 && target.byteLength % size === 0) {
-      const done = drive("read", this.region.device.read(this.dataStart + offset / size, target))
-      return done instanceof DeviceFailure ? done : undefined
-    }
-    const first = Math.floor(offset / size)
-    const end = Math.ceil((offset + target.byteLength) / size)
-    const buffer = new Uint8Array((end - first) * size)
-    const done = drive("read", this.region.device.read(this.dataStart + first, buffer))
-    if (done instanceof DeviceFailure) return done
-    const skip = offset - first * size
+    const span = this.partial(offset, target.byteLength)
+    if (span === undefined) return this.readSectors("read", offset / this.sectorSize, target)
+    const { buffer, first, skip } = span
+    const failed = this.readSectors("read", first, buffer)
+    if (failed !== undefined) return failed
     target.set(buffer.subarray(skip, skip + target.byteLength))
     return undefined
   }
 
   /** Writes device bytes of the data area, reading and merging partly covered sectors. */
   private writeBytes(source: Uint8Array, offset: number): DeviceFailure | undefined {
+    const span = this.partial(offset, source.byteLength)
+    if (span === undefined) return this.writeSectors(offset / this.sectorSize, source)
     const size = this.sectorSize
-    if (offset % size === 0 && source.byteLength % size === 0) {
-      const done = drive("write", this.region.device.write(this.dataStart + offset / size, source))
-      return done instanceof DeviceFailure ? done : undefined
-    }
-    const first = Math.floor(offset / size)
-    const end = Math.ceil((offset + source.byteLength) / size)
-    const buffer = new Uint8Array((end - first) * size)
-    const skip = offset - first * size
+    const { buffer, end, first, skip } = span
     if (skip !== 0) {
-      const done = drive("write", this.region.device.read(this.dataStart + first, buffer.subarray(0, size)))
-      if (done instanceof DeviceFailure) return done
+      const failed = this.readSectors("write", first, buffer.subarray(0, size))
+      if (failed !== undefined) return failed
     }
     if ((offset + source.byteLength) % size !== 0 && (end - 1 > first || skip === 0)) {
-      const done = drive("write", this.region.device.read(this.dataStart + end - 1, buffer.subarray(buffer.byteLength - size)))
-      if (done instanceof DeviceFailure) return done
+      const failed = this.readSectors("write", end - 1, buffer.subarray(buffer.byteLength - size))
+      if (failed !== undefined) return failed
     }
     buffer.set(source, skip)
-    const done = drive("write", this.region.device.write(this.dataStart + first, buffer))
-    return done instanceof DeviceFailure ? done : undefined
+    return this.writeSectors(first, buffer)
   }
 
   /** Writes the record of the current existence and length to the copy nobody relies on. */
