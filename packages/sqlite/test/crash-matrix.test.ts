@@ -5,51 +5,26 @@
  * small workload, and judged against what SQLite documents. The full
  * workload runs in `npm run bench`.
  */
-import { BlockDevice } from "@effect-block/block"
-import { RamdiskLive, RegistryLive } from "@effect-block/ramdisk"
-import {
-  type Allowance,
-  checkRecovery,
-  type Configuration,
-  nameOf,
-  runWorkload,
-  Sqlite,
-  SqliteLive,
-  type Workload
-} from "@effect-block/sqlite"
-import { CrashSimulator, CrashSimulatorLive, explore, type ExploreSummary, formatSummary } from "@effect-block/testing"
+import { type Allowance, type Configuration, nameOf, type Workload } from "@effect-block/sqlite"
+import { type ExploreSummary, formatSummary } from "@effect-block/testing"
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Layer } from "effect"
+import { Effect } from "effect"
+import { exploreSqlite } from "./support/Explore.js"
 
 /** Small enough for `npm test`; `npm run bench` runs the full 30-commit workload. */
 const workload: Workload = { commits: 4, payloadBytes: 600, checkpointEvery: 2 }
 const statesPerEpoch = 24
 
-const Environment = (seed: number) =>
-  Layer.mergeAll(
-    SqliteLive,
-    CrashSimulatorLive({ seed, backend: "snapshot" }).pipe(
-      Layer.provide(RamdiskLive({ name: "db", sizeSectors: 2048 }).pipe(Layer.provide(RegistryLive)))
-    )
-  )
-
 /** Runs the workload, then explores every epoch it recorded, judging each recovery against `allowance`. */
 const exploreCell = (configuration: Configuration, torn: boolean, seed: number, allowance?: Allowance) =>
-  Effect.gen(function*() {
-    const sqlite = yield* Sqlite
-    const device = yield* BlockDevice
-    const simulator = yield* CrashSimulator
-    return yield* explore({
-      workload: Effect.scoped(Effect.flatMap(
-        sqlite.open(device, configuration),
-        (database) => runWorkload(database, configuration, workload, simulator.mark)
-      )),
-      check: checkRecovery(sqlite, device, configuration, workload, allowance),
-      seed,
-      limit: statesPerEpoch,
-      torn
-    })
-  }).pipe(Effect.provide(Environment(seed)))
+  exploreSqlite({
+    configuration,
+    workload,
+    seed,
+    limit: statesPerEpoch,
+    torn,
+    ...(allowance === undefined ? {} : { allowance })
+  })
 
 const cell = (
   journalMode: Configuration["journalMode"],
