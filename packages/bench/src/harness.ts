@@ -11,6 +11,7 @@
 import type { BlockDeviceShape } from "@effect-block/block"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
+import * as Net from "node:net"
 
 /**
  * A bound a measured value must respect: `atLeast` (value ≥ bound) or
@@ -271,3 +272,26 @@ export const measureRoundRobin = <B extends Uint8Array>(
     }
     return samples
   })
+
+/**
+ * Resolves once a server accepts connections on the Unix socket at `path`
+ * (polling every 10 ms, at most `attempts` times). The socket file appears
+ * when the server binds, a moment before it listens, so its existence alone
+ * lets a client in too early (ECONNREFUSED).
+ */
+export const untilAccepting = async (path: string, attempts: number): Promise<void> => {
+  const accepts = () =>
+    new Promise<boolean>((resolve) => {
+      const probe = Net.connect(path)
+      probe.once("connect", () => {
+        probe.destroy()
+        resolve(true)
+      })
+      probe.once("error", () => resolve(false))
+    })
+  for (let i = 0; i < attempts; i++) {
+    if (await accepts()) return
+    await new Promise((resolve) => setTimeout(resolve, 10))
+  }
+}
+

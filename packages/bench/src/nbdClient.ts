@@ -21,7 +21,7 @@ import * as ChildProcess from "node:child_process"
 import * as Fs from "node:fs"
 import * as Os from "node:os"
 import * as Path from "node:path"
-import { atLeast, below, median, progress, Quick, randomBlocks, ratio, type Row, type Suite } from "./harness.js"
+import { atLeast, below, median, progress, Quick, randomBlocks, ratio, type Row, type Suite, untilAccepting } from "./harness.js"
 
 const MiB = 1024 * 1024
 
@@ -68,7 +68,7 @@ const nbdkit = (dir: string, bytes: number) =>
       const child = ChildProcess.spawn("nbdkit", ["-U", socket, "-f", "--exit-with-parent", "memory", String(bytes)], {
         stdio: "ignore"
       })
-      for (let i = 0; i < 500 && !Fs.existsSync(socket); i++) await new Promise((r) => setTimeout(r, 10))
+      await untilAccepting(socket, 500)
       return { child, uri: `nbd+unix:///?socket=${socket}` }
     }),
     ({ child }) =>

@@ -18,7 +18,7 @@ import * as ChildProcess from "node:child_process"
 import * as Fs from "node:fs"
 import * as Os from "node:os"
 import * as Path from "node:path"
-import { atLeast, median, progress, Quick, ratio, type Row, type Suite } from "./harness.js"
+import { atLeast, median, progress, Quick, ratio, type Row, type Suite, untilAccepting } from "./harness.js"
 
 const MiB = 1024 * 1024
 const GiB = 1024 * MiB
@@ -61,8 +61,7 @@ const server = (contender: Contender, dir: string, bytes: number) =>
         : ChildProcess.spawn(process.execPath, [cli, "serve", "--size", String(bytes), "--socket", socket], {
           stdio: ["ignore", "pipe", "ignore"]
         })
-      // Ready when the socket accepts connections (effect-block prints its URI at that point).
-      for (let i = 0; i < 3000 && !Fs.existsSync(socket); i++) await new Promise((r) => setTimeout(r, 10))
+      await untilAccepting(socket, 3000)
       return { child, uri: `nbd+unix:///?socket=${socket}` }
     }),
     ({ child }) =>

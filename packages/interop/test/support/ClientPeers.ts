@@ -8,6 +8,7 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as ChildProcess from "node:child_process"
 import * as Fs from "node:fs"
+import * as Net from "node:net"
 import * as Os from "node:os"
 import * as Path from "node:path"
 
@@ -17,10 +18,27 @@ export const requireProgram = (program: string): void => {
   if (!found) throw new Error(`the interop suite needs ${program}; install it (Debian: nbdkit, qemu-utils, libnbd-bin, fio)`)
 }
 
+/** Whether something accepts connections on the Unix socket at `path` now. */
+const accepts = (path: string) =>
+  new Promise<boolean>((resolve) => {
+    const probe = Net.connect(path)
+    probe.once("connect", () => {
+      probe.destroy()
+      resolve(true)
+    })
+    probe.once("error", () => resolve(false))
+  })
+
+/**
+ * Waits until the server accepts connections. The socket file appears when
+ * the server binds, a moment before it listens: a client connecting in
+ * between is refused (seen as ECONNREFUSED in a CI run), so the file alone
+ * is not enough.
+ */
 const waitForSocket = (path: string, child: ChildProcess.ChildProcess) =>
   Effect.promise(async () => {
     for (let i = 0; i < 500; i++) {
-      if (Fs.existsSync(path)) return
+      if (Fs.existsSync(path) && await accepts(path)) return
       if (child.exitCode !== null) throw new Error(`the server exited with ${child.exitCode} before listening`)
       await new Promise((resolve) => setTimeout(resolve, 10))
     }
