@@ -7,7 +7,9 @@
  * The file device does not track which sectors hold data, so it reports
  * every sector as mapped: the suite checks it with `seek: false`, which
  * expects exactly `BlockDevice.make`'s defaults. The read-only rules run on
- * the image opened again with `readOnly: true`.
+ * the image opened again with `readOnly: true`. There is no `destroy`
+ * control: nothing destroys a file device beneath its handle (an unlinked
+ * file stays open and keeps working), so the destroy rules do not apply.
  */
 import { BlockDevice } from "@effect-block/block"
 import { FileDevice } from "@effect-block/file"

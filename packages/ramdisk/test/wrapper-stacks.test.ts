@@ -59,3 +59,25 @@ conformance(
   ),
   { resize: false }
 )
+
+// Stacks answer for the device at their bottom too: destroyed there, every layer above fails Disconnected.
+// (The fault injector and crash simulator straight over a ramdisk run these controls in
+// packages/testing/test/wrappers.test.ts.)
+conformance("crash simulator over a slice from sector 0 of a ramdisk that gets destroyed", CrashSimulatorLive().pipe(
+  Layer.provideMerge(sliceOfKept(0))
+), {
+  resize: false,
+  controls: { destroy: destroy("sliced"), beneath: Ramdisk.use(Effect.succeed) }
+})
+conformance(
+  "slice of an overlay whose base device is destroyed",
+  SliceLive({ start: 64, sectors: 512 }).pipe(Layer.provideMerge(overlayOfKept)),
+  { resize: false, controls: { destroy: destroy("golden") } }
+)
+conformance(
+  "fault injector over a slice of an overlay whose upper device is destroyed",
+  FaultInjectorLive({ seed: 1 }).pipe(
+    Layer.provideMerge(SliceLive({ start: 64, sectors: 512 }).pipe(Layer.provideMerge(overlayOfKept)))
+  ),
+  { resize: false, controls: { destroy: destroy("scratch") } }
+)
