@@ -11,9 +11,12 @@
  */
 import { type BlockDeviceShape, InvalidRequest, type WriteError } from "@effect-block/block"
 import * as SQLite from "@effect/wa-sqlite"
+import * as Cause from "effect/Cause"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
 import { SqliteError, type SynchronousDeviceRequired } from "./Errors.js"
@@ -229,12 +232,19 @@ const toSqliteError = (operation: string, thrown: unknown, failure: DeviceFailur
 }
 
 /** Copies `params` once into a plain array of SQL values, or says why it cannot. */
+/** SQLite's default SQLITE_MAX_VARIABLE_NUMBER: no statement can bind more parameters. */
+const maxParams = 32766
+
 const readParams = (operation: string, params: unknown): Array<SqlValue> | InvalidRequest => {
   if (params === undefined) return []
   try {
     if (!Array.isArray(params)) return invalid(operation, "params is not an array")
+    const length: unknown = params.length
+    if (typeof length !== "number" || !Number.isSafeInteger(length) || length < 0 || length > maxParams) {
+      return invalid(operation, `params has ${String(length)} elements; at most ${maxParams} can be bound`)
+    }
     const values: Array<SqlValue> = []
-    for (let i = 0; i < params.length; i++) {
+    for (let i = 0; i < length; i++) {
       const value: unknown = params[i]
       if (
         value === null || typeof value === "number" || typeof value === "bigint" || typeof value === "string"
@@ -288,12 +298,27 @@ const makeDatabase = (sqlite3: SqliteApi, db: number, mount: Mount): Database =>
   }
 }
 
+const decodeOpenOptions = Schema.decodeUnknownExit(OpenOptions, { onExcessProperty: "error" })
+
+/** `options` decoded, or InvalidRequest: a hostile value (a revoked Proxy, a throwing getter) included. */
+const decodeOptions = (options: unknown): typeof OpenOptions.Type | InvalidRequest => {
+  try {
+    const exit = decodeOpenOptions(options)
+    if (Exit.isSuccess(exit)) return exit.value
+    const error = Cause.findErrorOption(exit.cause)
+    return Option.isSome(error) ?
+      invalid("open", `bad options: ${error.value.message}`) :
+      invalid("open", "reading the options threw")
+  } catch {
+    return invalid("open", "reading the options threw")
+  }
+}
+
 const make = (sqlite3: SqliteApi, vfs: BlockVfs, vfsName: string): SqliteShape => {
   const open = (storage: Storage, options: OpenOptions = {}) =>
     Effect.gen(function*() {
-      const decoded = yield* Schema.decodeUnknownEffect(OpenOptions, { onExcessProperty: "error" })(options).pipe(
-        Effect.mapError((error) => invalid("open", `bad options: ${error.message}`))
-      )
+      const decoded = decodeOptions(options)
+      if (decoded instanceof InvalidRequest) return yield* Effect.fail(decoded)
       const regions = yield* regionsOf(storage)
       const sync = decoded.sync ?? "flush"
       const flushed = new Set<BlockDeviceShape>()
