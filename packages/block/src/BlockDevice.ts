@@ -7,7 +7,7 @@
  * {@link BlockDevice.make} the few operations they really have, and `make`
  * adds request validation, the connected/disconnected state, the read-only
  * check, and the defaults for what a device cannot do. Every device therefore
- * keeps the same contract (`shared/SPEC.md`), checked once, here.
+ * keeps the same contract (docs/semantics.md), checked once, here.
  *
  * @since 0.1.0
  */

@@ -8,6 +8,8 @@ import * as MutableRef from "effect/MutableRef"
 import * as Ref from "effect/Ref"
 import type { RamdiskShape, Stats } from "../Ramdisk.js"
 import { Pool } from "./Pool.js"
+import * as IndexBytes from "./IndexBytes.js"
+import * as Seek from "./Seek.js"
 import * as Store from "./Store.js"
 
 /**
@@ -142,14 +144,14 @@ export const connect = (state: RamdiskState, readOnly: boolean): RamdiskShape =>
       update(Store.resize(contents(), layout, state.epoch, pool, sizeSectors))
       return Effect.void
     },
-    seekMapped: (from) => Effect.succeed(Store.seekMapped(contents(), layout, from)),
-    seekUnmapped: (from) => Effect.succeed(Store.seekUnmapped(contents(), layout, from))
+    seekMapped: (from) => Effect.succeed(Seek.seekMapped(contents(), layout, from)),
+    seekUnmapped: (from) => Effect.succeed(Seek.seekUnmapped(contents(), layout, from))
   })
 
   const stats = (held: Store.Contents): Stats => {
     const allocatedBytes = held.pageCount * layout.pageSize
     const freeBytes = pool.freePages * layout.pageSize
-    const indexBytes = Store.indexBytes(held)
+    const indexBytes = IndexBytes.indexBytes(held)
     return {
       allocatedBytes,
       allocatedPages: held.pageCount,

@@ -76,7 +76,7 @@ export const emptyContents = (layout: Layout, sizeSectors: number, epoch: Epoch)
 })
 
 /** Chunk `chunkNumber` of `contents`, or undefined. */
-const chunkAt = (contents: Contents, chunkNumber: number): Chunk.Chunk | undefined => {
+export const chunkAt = (contents: Contents, chunkNumber: number): Chunk.Chunk | undefined => {
   const found = HashMap.get(contents.chunks, chunkNumber)
   return found._tag === "Some" ? found.value : undefined
 }
@@ -506,66 +506,3 @@ export const resize = (contents: Contents, layout: Layout, epoch: Epoch, pool: P
   }
   return writer.result(sizeSectors)
 }
-
-/**
- * The first page ≥ `page` that is held (`held` true) or not held, or -1 past
- * the index's reach for held pages: the chunk holding `page` answers from its
- * masks, a later chunk from the index.
- */
-const nextPage = (contents: Contents, page: number, held: boolean): number => {
-  const chunkNumber = Math.floor(page / CHUNK_PAGES)
-  const slot = page - chunkNumber * CHUNK_PAGES
-  const first = (chunk: Chunk.Chunk | undefined, from: number) =>
-    chunk === undefined ?
-      (held ? -1 : from) :
-      held ?
-      Chunk.firstFrom(chunk.presentLow, chunk.presentHigh, from) :
-      Chunk.firstFrom(~chunk.presentLow, ~chunk.presentHigh, from)
-  const here = first(chunkAt(contents, chunkNumber), slot)
-  if (here >= 0) return chunkNumber * CHUNK_PAGES + here
-  const next = held ? MappedIndex.nextAny(contents.index, chunkNumber + 1) : MappedIndex.nextNotFull(contents.index, chunkNumber + 1)
-  if (next < 0) return -1
-  return next * CHUNK_PAGES + first(chunkAt(contents, next), 0)
-}
-
-/**
- * A seek in sectors from a page search: the page holding `from` answers at
- * once; a later page answers at its first sector; none answers the size.
- */
-const seek = (contents: Contents, layout: Layout, from: number, held: boolean): number => {
-  const size = contents.sizeSectors
-  if (from >= size) return size
-  const sectorsPerPage = layout.pageSize / layout.sectorSize
-  const page = Math.floor(from / sectorsPerPage)
-  const next = nextPage(contents, page, held)
-  if (next < 0) return size
-  return next === page ? from : Math.min(size, next * sectorsPerPage)
-}
-
-/** See `BlockDevice.seekMapped`: the first sector ≥ `from` in a held page, or the size. */
-export const seekMapped = (contents: Contents, layout: Layout, from: number): number => seek(contents, layout, from, true)
-
-/** See `BlockDevice.seekUnmapped`: the first sector ≥ `from` in a page not held, or the size. */
-export const seekUnmapped = (contents: Contents, layout: Layout, from: number): number =>
-  seek(contents, layout, from, false)
-
-/**
- * Estimated bytes of JS heap for the bookkeeping of `contents` (everything
- * but page data): per chunk its `HashMap` entry, its object and page list,
- * plus the index nodes. The constants were measured on Node 20 (x64); the
- * benchmark compares the estimate with real process memory.
- */
-export const indexBytes = (contents: Contents): number => {
-  const sparsePages = contents.pageCount - contents.denseChunks * CHUNK_PAGES
-  return contents.chunkCount * (HASH_ENTRY_BYTES + CHUNK_BYTES) + sparsePages * PAGE_ENTRY_BYTES +
-    contents.index.nodes * INDEX_NODE_BYTES
-}
-
-/** A `HashMap` entry (leaf and its share of the inner nodes), measured with random keys. */
-const HASH_ENTRY_BYTES = 145
-/** A chunk object and its (empty) page list. */
-const CHUNK_BYTES = 128
-/** One (bytes, offset) pair in a sparse chunk's page list. */
-const PAGE_ENTRY_BYTES = 16
-/** One index node (with its share of children arrays). */
-const INDEX_NODE_BYTES = 64
