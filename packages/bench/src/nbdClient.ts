@@ -22,6 +22,7 @@ import * as Fs from "node:fs"
 import * as Os from "node:os"
 import * as Path from "node:path"
 import { atLeast, below, median, progress, Quick, randomBlocks, ratio, type Row, type Suite, untilAccepting } from "./harness.js"
+import { cli, requireProgram as requireProgramFor, runProgram as run } from "./programs.js"
 
 const MiB = 1024 * 1024
 
@@ -36,16 +37,6 @@ interface Scale {
 const fullScale: Scale = { copyBytes: 1024 * MiB, sparseBytes: 1024 * MiB, sparseData: 16 * MiB, randomSeconds: 3, repetitions: 3 }
 const quickScale: Scale = { copyBytes: 16 * MiB, sparseBytes: 64 * MiB, sparseData: 4 * MiB, randomSeconds: 0.3, repetitions: 1 }
 
-const cli = new URL("../../cli/bin/effect-block.js", import.meta.url).pathname
-
-const run = (program: string, args: ReadonlyArray<string>): Effect.Effect<string, Error> =>
-  Effect.callback<string, Error>((resume) => {
-    const child = ChildProcess.execFile(program, [...args], { maxBuffer: 64 * MiB }, (error, stdout, stderr) => {
-      if (error !== null) resume(Effect.fail(new Error(`${program} ${args.join(" ")}: ${error.message}\n${stderr}`)))
-      else resume(Effect.succeed(stdout))
-    })
-    return Effect.sync(() => child.kill())
-  })
 
 /** Seconds a command takes. */
 const time = (program: string, args: ReadonlyArray<string>) =>
@@ -55,10 +46,7 @@ const time = (program: string, args: ReadonlyArray<string>) =>
     return (performance.now() - start) / 1000
   })
 
-const requireProgram = (program: string) =>
-  ChildProcess.spawnSync("sh", ["-c", `command -v ${program}`]).status === 0 ?
-    Effect.void :
-    Effect.fail(new Error(`the NBD client benchmark needs ${program} (Debian: nbdkit, libnbd-bin, fio)`))
+const requireProgram = requireProgramFor("NBD client", "nbdkit, libnbd-bin, fio")
 
 /** A fresh nbdkit memory export of `bytes` on a Unix socket in `dir`, stopped with the scope. */
 const nbdkit = (dir: string, bytes: number) =>

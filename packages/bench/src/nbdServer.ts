@@ -19,6 +19,7 @@ import * as Fs from "node:fs"
 import * as Os from "node:os"
 import * as Path from "node:path"
 import { atLeast, median, progress, Quick, ratio, type Row, type Suite, untilAccepting } from "./harness.js"
+import { cli, requireProgram as requireProgramFor, runProgram as run } from "./programs.js"
 
 const MiB = 1024 * 1024
 const GiB = 1024 * MiB
@@ -33,21 +34,8 @@ interface Scale {
 const fullScale: Scale = { qemuOps: 40_000, fioSeconds: 3, copyBytes: GiB, repetitions: 3 }
 const quickScale: Scale = { qemuOps: 2000, fioSeconds: 0.5, copyBytes: 32 * MiB, repetitions: 1 }
 
-const cli = new URL("../../cli/bin/effect-block.js", import.meta.url).pathname
 
-const run = (program: string, args: ReadonlyArray<string>): Effect.Effect<string, Error> =>
-  Effect.callback<string, Error>((resume) => {
-    const child = ChildProcess.execFile(program, [...args], { maxBuffer: 64 * MiB }, (error, stdout, stderr) => {
-      if (error !== null) resume(Effect.fail(new Error(`${program} ${args.join(" ")}: ${error.message}\n${stderr}`)))
-      else resume(Effect.succeed(stdout))
-    })
-    return Effect.sync(() => child.kill("SIGKILL"))
-  })
-
-const requireProgram = (program: string) =>
-  ChildProcess.spawnSync("sh", ["-c", `command -v ${program}`]).status === 0 ?
-    Effect.void :
-    Effect.fail(new Error(`the NBD server benchmark needs ${program} (Debian: qemu-utils, nbdkit, libnbd-bin, fio)`))
+const requireProgram = requireProgramFor("NBD server", "qemu-utils, nbdkit, libnbd-bin, fio")
 
 type Contender = "effect-block" | "nbdkit"
 

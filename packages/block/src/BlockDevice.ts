@@ -288,38 +288,40 @@ export const makeUnsafe = (core: Core): BlockDeviceShape => {
   /**
    * The hot path of `read` and `write`, for devices whose connection and
    * geometry can be read synchronously: connection, read-only flag and
-   * validation inline, the core called in the same single `suspend`, and
-   * for the common request (one real `Uint8Array` of whole sectors inside
-   * the device) nothing allocated but its view. Any other request goes
-   * through `checkTransfer`, which gives exactly the same answers.
+   * validation inline and the core called in the same single `suspend`.
    */
   const fast = isConnectedUnsafe !== undefined && infoUnsafe !== undefined
   const coreRead = core.read
   const coreWrite = core.write
+  /**
+   * Validates a transfer and calls the core with it: the common request (one
+   * real `Uint8Array` of whole sectors inside the device) checked inline with
+   * nothing allocated but its view, anything else through `checkTransfer`.
+   */
+  const transfer = <E>(
+    operation: "read" | "write",
+    info: Info,
+    sectorStart: number,
+    buffers: Buffers,
+    run: (sectorStart: number, buffers: ReadonlyArray<Uint8Array>, sectors: number) => Effect.Effect<void, E>
+  ): Effect.Effect<void, E | InvalidRequest> => {
+    const view = uint8ArrayView(buffers)
+    if (view !== undefined && typeof sectorStart === "number" && Number.isSafeInteger(sectorStart) && sectorStart >= 0) {
+      const sectors = view.byteLength / info.sectorSize
+      if (Number.isInteger(sectors) && sectorStart + sectors <= info.sizeSectors) return run(sectorStart, [view], sectors)
+    }
+    const checked = checkTransfer(operation, info, sectorStart, buffers)
+    return checked instanceof InvalidRequest ? Effect.fail(checked) : run(sectorStart, checked.list, checked.sectors)
+  }
   const fastRead = (sectorStart: number, buffers: Buffers): Effect.Effect<void, ReadError> =>
-    Effect.suspend((): Effect.Effect<void, ReadError> => {
-      if (!isConnectedUnsafe!()) return Effect.fail(lostError("read"))
-      const info = infoUnsafe!()
-      const view = uint8ArrayView(buffers)
-      if (view !== undefined && typeof sectorStart === "number" && Number.isSafeInteger(sectorStart) && sectorStart >= 0) {
-        const sectors = view.byteLength / info.sectorSize
-        if (Number.isInteger(sectors) && sectorStart + sectors <= info.sizeSectors) return coreRead(sectorStart, [view], sectors)
-      }
-      const checked = checkTransfer("read", info, sectorStart, buffers)
-      return checked instanceof InvalidRequest ? Effect.fail(checked) : coreRead(sectorStart, checked.list, checked.sectors)
-    })
+    Effect.suspend((): Effect.Effect<void, ReadError> =>
+      isConnectedUnsafe!() ? transfer("read", infoUnsafe!(), sectorStart, buffers, coreRead) : Effect.fail(lostError("read"))
+    )
   const fastWrite = (sectorStart: number, buffers: Buffers): Effect.Effect<void, WriteError> =>
     Effect.suspend((): Effect.Effect<void, WriteError> => {
       if (!isConnectedUnsafe!()) return Effect.fail(lostError("write"))
       const info = infoUnsafe!()
-      if (!info.readWrite) return Effect.fail(readOnlyError("write", name))
-      const view = uint8ArrayView(buffers)
-      if (view !== undefined && typeof sectorStart === "number" && Number.isSafeInteger(sectorStart) && sectorStart >= 0) {
-        const sectors = view.byteLength / info.sectorSize
-        if (Number.isInteger(sectors) && sectorStart + sectors <= info.sizeSectors) return coreWrite(sectorStart, [view], sectors)
-      }
-      const checked = checkTransfer("write", info, sectorStart, buffers)
-      return checked instanceof InvalidRequest ? Effect.fail(checked) : coreWrite(sectorStart, checked.list, checked.sectors)
+      return info.readWrite ? transfer("write", info, sectorStart, buffers, coreWrite) : Effect.fail(readOnlyError("write", name))
     })
 
   /** A vectored operation from the single one: every core call made now, in this step; their effects run in order. */
@@ -342,17 +344,11 @@ export const makeUnsafe = (core: Core): BlockDeviceShape => {
     read: fast ?
       fastRead :
       (sectorStart, buffers) =>
-        connected("read", (info): Effect.Effect<void, ReadError> => {
-          const checked = checkTransfer("read", info, sectorStart, buffers)
-          return checked instanceof InvalidRequest ? Effect.fail(checked) : core.read(sectorStart, checked.list, checked.sectors)
-        }),
+        connected("read", (info): Effect.Effect<void, ReadError> => transfer("read", info, sectorStart, buffers, coreRead)),
     write: fast ?
       fastWrite :
       (sectorStart, buffers) =>
-        writable("write", (info): Effect.Effect<void, WriteError> => {
-          const checked = checkTransfer("write", info, sectorStart, buffers)
-          return checked instanceof InvalidRequest ? Effect.fail(checked) : core.write(sectorStart, checked.list, checked.sectors)
-        }),
+        writable("write", (info): Effect.Effect<void, WriteError> => transfer("write", info, sectorStart, buffers, coreWrite)),
     readVectored: (requests) =>
       connected("readVectored", (info): Effect.Effect<void, ReadError> => {
         const checked = checkVectored("readVectored", info, requests)
